@@ -1,0 +1,128 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Private helpers shared across alien_sk (numpy only; torch imported lazily)."""
+
+import numpy as np
+
+_DEVICES = {"auto", "cpu", "cuda", "mps"}
+
+
+def softmax(logits):
+    """Numerically stable softmax over the last axis, in float64.
+
+    Parameters
+    ----------
+    logits : array-like of shape (n_samples, n_classes)
+        Raw classifier scores.
+
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, n_classes)
+        Rows sum to one.
+
+    Examples
+    --------
+    >>> from alien_sk._utils import softmax
+    >>> softmax([[0.0, 0.0]])
+    array([[0.5, 0.5]])
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+def normalized_entropy(logits):
+    """Predictive entropy of ``softmax(logits)`` divided by ``log(n_classes)``.
+
+    ``U = -(1 / log C) * sum_c p_c log p_c``, in [0, 1]; ``0 log 0 = 0``.
+
+    Parameters
+    ----------
+    logits : array-like of shape (n_samples, n_classes)
+        Raw classifier scores, ``n_classes >= 2``.
+
+    Returns
+    -------
+    entropy : ndarray of shape (n_samples,)
+        Normalised entropy in [0, 1].
+
+    Examples
+    --------
+    >>> from alien_sk._utils import normalized_entropy
+    >>> normalized_entropy([[0.0, 0.0], [100.0, 0.0]]).round(6)
+    array([1., 0.])
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    log_norm = np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    log_p = z - log_norm
+    p = np.exp(log_p)
+    ent = -(p * log_p).sum(axis=-1) / np.log(z.shape[-1])
+    return np.clip(ent, 0.0, 1.0)
+
+
+def resolve_device(device):
+    """Turn a ``device`` parameter into a ``torch.device``, checking it exists.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda", "mps"} or str or torch.device
+        ``"auto"`` picks CUDA when available, then MPS, else the CPU. Indexed
+        names such as ``"cuda:1"`` are accepted.
+
+    Returns
+    -------
+    device : torch.device
+        The resolved device.
+
+    Raises
+    ------
+    ValueError
+        If the requested accelerator is not available on this machine.
+
+    Examples
+    --------
+    >>> from alien_sk._utils import resolve_device
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    import torch
+
+    if isinstance(device, torch.device):
+        device = str(device)
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(
+            f"device={device!r} is not a valid torch device; use one of "
+            f"{sorted(_DEVICES)} (optionally with an index, e.g. 'cuda:0')."
+        ) from e
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on "
+                "this machine (torch.cuda.is_available() is False); use "
+                "device='cpu' or device='auto'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are visible."
+            )
+    elif resolved.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but MPS is not available on "
+                "this machine; use device='cpu' or device='auto'."
+            )
+    return resolved
