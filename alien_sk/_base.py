@@ -119,7 +119,8 @@ class BaseUncertaintyEstimator(BaseEstimator):
         raise ValueError(
             f"y holds non-integer labels (e.g. {y[bad]!r} at row {bad}). Integer "
             "labels index the logits directly; other label types need the "
-            "`classes` parameter (label values in logit order)."
+            "`classes` parameter (label values in logit order). Unknown label "
+            f"type for integer indexing: dtype {y.dtype}."
         )
 
     def _encode_labels(self, y):
@@ -168,7 +169,8 @@ class BaseUncertaintyEstimator(BaseEstimator):
             )
             raise ValueError(
                 f"X has {X.shape[1]} columns but must hold at least {min_cols}: "
-                f"{need} (X = [logits | embedding], n_logits_={self.n_logits_})."
+                f"{need} (X = [logits | embedding], n_logits_={self.n_logits_}, "
+                f"n_features = {X.shape[1]})."
             )
 
     # -- validation entry points ---------------------------------------------
