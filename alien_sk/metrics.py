@@ -1,0 +1,564 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Metrics that judge an uncertainty score by the classifier errors it predicts.
+
+Every function takes ``(y_true, y_pred, uncertainty, ...)``: the true labels,
+the classifier's predicted labels and one uncertainty score per sample (higher
+means "more likely wrong"). The classifier is wrong where ``y_true != y_pred``.
+
+Conventions shared by the ranking metrics (:func:`risk_coverage_curve`,
+:func:`aurc`, :func:`e_aurc`, :func:`augrc`, :func:`prediction_rejection_ratio`):
+
+* samples are ordered by increasing uncertainty; ``risk(k)`` is the error rate
+  among the ``k`` most certain samples;
+* **ties** never depend on the input order: inside a group of tied
+  uncertainties, the cumulative error count is the expected value over every
+  order of the group, i.e. it is interpolated linearly inside the group;
+* with ``sample_weight``, sample ``i`` occupies the mass ``w_i`` of the
+  coverage axis; the mass of a group of tied samples is split evenly between
+  the (positively weighted) samples of the group. Samples of zero weight are
+  ignored. Unit weights give exactly the unweighted results.
+
+This module imports only numpy, scipy and scikit-learn (never torch).
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import roc_auc_score
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.validation import _check_sample_weight, check_consistent_length
+
+__all__ = [
+    "aurc",
+    "augrc",
+    "e_aurc",
+    "expected_calibration_error",
+    "misclassification_roc_auc",
+    "prediction_rejection_ratio",
+    "risk_coverage_curve",
+]
+
+_COMMON_CONSTRAINTS = {
+    "y_true": ["array-like"],
+    "y_pred": ["array-like"],
+    "uncertainty": ["array-like"],
+}
+_WEIGHTED_CONSTRAINTS = {**_COMMON_CONSTRAINTS, "sample_weight": ["array-like", None]}
+
+
+# -- validation ----------------------------------------------------------------
+def _check_1d(values, name):
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name} should be a 1d array, got an array of shape {arr.shape} instead."
+        )
+    return arr
+
+
+def _first_row(mask):
+    return int(np.flatnonzero(mask)[0])
+
+
+def _check_labels_no_nan(arr, name):
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(
+            f"{name} contains NaN (first at row {_first_row(np.isnan(arr))})."
+        )
+
+
+def _check_inputs(y_true, y_pred, uncertainty, sample_weight=None):
+    """Validate the common inputs; return ``errors, uncertainty, weight``.
+
+    ``errors`` is a bool array (``y_true != y_pred``), ``uncertainty`` float64
+    and ``weight`` a float64 array of non-negative weights (all ones when
+    ``sample_weight`` is None).
+    """
+    y_true = _check_1d(y_true, "y_true")
+    y_pred = _check_1d(y_pred, "y_pred")
+    uncertainty = _check_1d(uncertainty, "uncertainty")
+    check_consistent_length(y_true, y_pred, uncertainty, sample_weight)
+    if y_true.shape[0] == 0:
+        raise ValueError("Found empty input: y_true, y_pred and uncertainty are empty.")
+    try:
+        uncertainty = uncertainty.astype(np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"uncertainty must hold numbers; got dtype {uncertainty.dtype}."
+        ) from e
+    if np.isnan(uncertainty).any():
+        raise ValueError(
+            f"uncertainty contains NaN (first at row "
+            f"{_first_row(np.isnan(uncertainty))})."
+        )
+    _check_labels_no_nan(y_true, "y_true")
+    _check_labels_no_nan(y_pred, "y_pred")
+    text_kinds = "USO"
+    if (y_true.dtype.kind in "US") != (y_pred.dtype.kind in "US") and not (
+        y_true.dtype.kind in text_kinds and y_pred.dtype.kind in text_kinds
+    ):
+        raise ValueError(
+            f"y_true (dtype {y_true.dtype}) and y_pred (dtype {y_pred.dtype}) hold "
+            "labels of different types, so they cannot be compared."
+        )
+    errors = np.asarray(y_true != y_pred, dtype=bool)
+    weight = _check_sample_weight(
+        sample_weight, uncertainty, dtype=np.float64, ensure_non_negative=True
+    )
+    return errors, uncertainty, weight
+
+
+# -- ranking core ------------------------------------------------------------------
+def _sorted_groups(errors, uncertainty, weight):
+    """Aggregate the samples into groups of tied uncertainty, ascending.
+
+    Returns the group thresholds, their weight masses, error masses and sample
+    counts, after dropping samples of zero weight.
+    """
+    keep = weight > 0
+    errors, uncertainty, weight = errors[keep], uncertainty[keep], weight[keep]
+    order = np.argsort(uncertainty, kind="mergesort")
+    u = uncertainty[order]
+    w = weight[order]
+    e = errors[order].astype(np.float64) * w
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+    mass = np.add.reduceat(w, starts)
+    err_mass = np.add.reduceat(e, starts)
+    counts = np.diff(np.r_[starts, u.shape[0]])
+    return u[starts], mass, err_mass, counts
+
+
+def _expected_positions(errors, uncertainty, weight):
+    """Per-position coverage mass, width and expected error mass.
+
+    For position ``t = 1..n_g`` inside tie group ``g`` spanning the coverage
+    mass ``(A_g, A_g + m_g]`` with error mass ``err_g``: width ``m_g / n_g``,
+    cumulative mass ``C = A_g + t * width`` and expected cumulative error mass
+    ``E = E_g + (err_g / m_g) * t * width`` (linear interpolation). Unweighted,
+    ``C = k`` and ``E = E(k)`` the expected number of errors among the ``k``
+    most certain samples.
+    """
+    _, mass, err_mass, counts = _sorted_groups(errors, uncertainty, weight)
+    cum_mass_before = np.cumsum(mass) - mass
+    cum_err_before = np.cumsum(err_mass) - err_mass
+    gid = np.repeat(np.arange(mass.shape[0]), counts)
+    t = np.arange(gid.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+    width = (mass / counts)[gid]
+    step = t * width
+    cum_mass = cum_mass_before[gid] + step
+    cum_err = cum_err_before[gid] + (err_mass / mass)[gid] * step
+    return width, cum_mass, cum_err, float(mass.sum())
+
+
+def _aurc(errors, uncertainty, weight):
+    width, cum_mass, cum_err, total = _expected_positions(errors, uncertainty, weight)
+    return float(np.sum(width * cum_err / cum_mass) / total)
+
+
+def _augrc(errors, uncertainty, weight):
+    width, _, cum_err, total = _expected_positions(errors, uncertainty, weight)
+    return float(np.sum(width * cum_err) / total**2)
+
+
+def _ideal_uncertainty(errors):
+    """An uncertainty that ranks every correct sample before every error."""
+    return errors.astype(np.float64)
+
+
+# -- public metrics --------------------------------------------------------------
+@validate_params(_WEIGHTED_CONSTRAINTS, prefer_skip_nested_validation=True)
+def misclassification_roc_auc(y_true, y_pred, uncertainty, *, sample_weight=None):
+    """ROC-AUC of the uncertainty as a detector of the classifier's errors.
+
+    ``roc_auc_score(errors, uncertainty)`` with ``errors = y_true != y_pred``
+    as the positive class: the probability that a random misclassified sample
+    gets a higher uncertainty than a random correct one (ties count one half).
+    0.5 is chance, 1 is a perfect error detector.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Labels predicted by the classifier.
+    uncertainty : array-like of shape (n_samples,)
+        Uncertainty scores, higher means more likely wrong. Any real values,
+        infinities included (only their order matters); NaN is rejected.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    Returns
+    -------
+    auc : float
+        Misclassification ROC-AUC. When the classifier makes no error, or only
+        errors, the AUC is undefined: an ``UndefinedMetricWarning`` is raised
+        and ``nan`` returned.
+
+    See Also
+    --------
+    sklearn.metrics.roc_auc_score : The underlying computation.
+
+    Examples
+    --------
+    >>> from alien_sk.metrics import misclassification_roc_auc
+    >>> y_true = [0, 1, 1, 0]
+    >>> y_pred = [0, 1, 0, 1]          # the last two predictions are wrong
+    >>> misclassification_roc_auc(y_true, y_pred, [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    errors, uncertainty, weight = _check_inputs(
+        y_true, y_pred, uncertainty, sample_weight
+    )
+    positive = weight > 0
+    if errors[positive].all() or not errors[positive].any():
+        warnings.warn(
+            "misclassification ROC-AUC is undefined: the classifier makes "
+            + ("no error" if not errors[positive].any() else "only errors")
+            + f" on these {errors.shape[0]} samples; returning nan.",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+        return float("nan")
+    if not np.isfinite(uncertainty).all():
+        # roc_auc_score rejects infinities; the AUC only depends on the order
+        uncertainty = rankdata(uncertainty, method="dense").astype(np.float64)
+    return float(roc_auc_score(errors, uncertainty, sample_weight=weight))
+
+
+@validate_params(_WEIGHTED_CONSTRAINTS, prefer_skip_nested_validation=True)
+def risk_coverage_curve(y_true, y_pred, uncertainty, *, sample_weight=None):
+    """Selective risk against coverage, one point per distinct uncertainty.
+
+    Accepting the samples whose uncertainty is at most ``thresholds[i]``
+    covers the fraction ``coverage[i]`` of the data with error rate
+    ``risk[i]``. Like :func:`sklearn.metrics.roc_curve`, points sit at the
+    distinct score values, so the curve does not depend on the input order.
+    Coverage 0 (risk undefined) is not included; the last point has coverage 1
+    and the overall error rate as risk.
+
+    Read more in the GUIDE, section 4 (metric conventions). :func:`aurc` is
+    the mean of the per-sample expected risks, not a trapezoid over these
+    points (they agree when all uncertainties are distinct).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Labels predicted by the classifier.
+    uncertainty : array-like of shape (n_samples,)
+        Uncertainty scores, higher means more likely wrong.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights; coverage and risk are then weighted fractions.
+
+    Returns
+    -------
+    coverage : ndarray of shape (n_thresholds,)
+        Increasing fraction of the (weighted) samples accepted.
+    risk : ndarray of shape (n_thresholds,)
+        (Weighted) error rate among the accepted samples.
+    thresholds : ndarray of shape (n_thresholds,)
+        Increasing distinct uncertainty values; a sample is accepted at
+        ``thresholds[i]`` when its uncertainty is ``<= thresholds[i]``.
+
+    Examples
+    --------
+    >>> from alien_sk.metrics import risk_coverage_curve
+    >>> coverage, risk, thresholds = risk_coverage_curve(
+    ...     [0, 1, 1, 0], [0, 1, 0, 1], [0.1, 0.4, 0.4, 0.8])
+    >>> coverage
+    array([0.25, 0.75, 1.  ])
+    >>> risk.round(4)
+    array([0.    , 0.3333, 0.5   ])
+    >>> thresholds
+    array([0.1, 0.4, 0.8])
+    """
+    errors, uncertainty, weight = _check_inputs(
+        y_true, y_pred, uncertainty, sample_weight
+    )
+    thresholds, mass, err_mass, _ = _sorted_groups(errors, uncertainty, weight)
+    cum_mass = np.cumsum(mass)
+    coverage = cum_mass / cum_mass[-1]
+    risk = np.cumsum(err_mass) / cum_mass
+    return coverage, risk, thresholds
+
+
+_RANKING_PARAMS_DOC = """y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Labels predicted by the classifier.
+    uncertainty : array-like of shape (n_samples,)
+        Uncertainty scores, higher means more likely wrong. Any real values,
+        infinities included (only their order matters); NaN is rejected.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (see the module docstring for how they enter the
+        coverage axis); unit weights give the unweighted value."""
+
+
+def _doc(func):
+    func.__doc__ = func.__doc__.replace("{params}", _RANKING_PARAMS_DOC)
+    return func
+
+
+@validate_params(_WEIGHTED_CONSTRAINTS, prefer_skip_nested_validation=True)
+@_doc
+def aurc(y_true, y_pred, uncertainty, *, sample_weight=None):
+    """Area under the risk-coverage curve, as a mean over coverage levels.
+
+    ``AURC = (1 / n) * sum_{k=1..n} risk(k)``, where ``risk(k) = E(k) / k`` and
+    ``E(k)`` is the expected number of errors among the ``k`` most certain
+    samples (ties: expected value over the orders of each tied group, i.e.
+    linear interpolation of the cumulative error count inside the group). It
+    lies in [0, 1]; lower is better. All correct gives 0, all wrong 1, and a
+    constant uncertainty gives the error rate.
+
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    aurc : float
+        Area under the risk-coverage curve, in [0, 1].
+
+    References
+    ----------
+    Geifman, Uziel, El-Yaniv, "Bias-Reduced Uncertainty Estimation for Deep
+    Neural Classifiers", ICLR 2019.
+
+    Examples
+    --------
+    >>> from alien_sk.metrics import aurc
+    >>> # sorted by uncertainty the errors are [0, 1, 1]: risks 0, 1/2, 2/3
+    >>> round(aurc([0, 1, 1], [0, 0, 0], [0.1, 0.5, 0.9]), 6)
+    0.388889
+    """
+    errors, uncertainty, weight = _check_inputs(
+        y_true, y_pred, uncertainty, sample_weight
+    )
+    return _aurc(errors, uncertainty, weight)
+
+
+@validate_params(_WEIGHTED_CONSTRAINTS, prefer_skip_nested_validation=True)
+@_doc
+def e_aurc(y_true, y_pred, uncertainty, *, sample_weight=None):
+    """Excess AURC: :func:`aurc` minus the AURC of the ideal ranking.
+
+    The ideal ranking puts every correct sample before every error, so its
+    risk is ``max(0, k - n_correct) / k``. E-AURC is 0 for a perfect ranking
+    (and whenever the classifier makes no error, or only errors) and is
+    non-negative without sample weights; lower is better.
+
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    e_aurc : float
+        ``aurc(uncertainty) - aurc(ideal uncertainty)``.
+
+    References
+    ----------
+    Geifman, Uziel, El-Yaniv, "Bias-Reduced Uncertainty Estimation for Deep
+    Neural Classifiers", ICLR 2019.
+
+    Examples
+    --------
+    >>> from alien_sk.metrics import e_aurc
+    >>> # errors [0, 1, 1] are already ideally ranked
+    >>> e_aurc([0, 1, 1], [0, 0, 0], [0.1, 0.5, 0.9])
+    0.0
+    >>> round(e_aurc([0, 1, 1], [0, 0, 0], [0.9, 0.5, 0.1]), 6)  # 1, 1, 2/3
+    0.5
+    """
+    errors, uncertainty, weight = _check_inputs(
+        y_true, y_pred, uncertainty, sample_weight
+    )
+    return _aurc(errors, uncertainty, weight) - _aurc(
+        errors, _ideal_uncertainty(errors), weight
+    )
+
+
+@validate_params(_WEIGHTED_CONSTRAINTS, prefer_skip_nested_validation=True)
+@_doc
+def augrc(y_true, y_pred, uncertainty, *, sample_weight=None):
+    """Area under the generalized risk-coverage curve (Traub et al., 2024).
+
+    The generalized risk at coverage ``k / n`` counts the errors among the
+    ``k`` most certain samples over *all* samples: ``E(k) / n``. Then
+    ``AUGRC = (1 / n) * sum_{k=1..n} E(k) / n``, with ties handled as in
+    :func:`aurc`. It lies in [0, 1/2]; lower is better. All correct gives 0,
+    all wrong ``(n + 1) / (2 n)``.
+
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    augrc : float
+        Area under the generalized risk-coverage curve.
+
+    References
+    ----------
+    Traub, Bungert, Lüth, Baumgartner, Maier-Hein, Jaeger, Jäger,
+    "Overcoming Common Flaws in the Evaluation of Selective Classification
+    Systems", NeurIPS 2024.
+
+    Examples
+    --------
+    >>> from alien_sk.metrics import augrc
+    >>> # errors [0, 1, 1] by increasing uncertainty: E(k) = 0, 1, 2
+    >>> round(augrc([0, 1, 1], [0, 0, 0], [0.1, 0.5, 0.9]), 6)
+    0.333333
+    """
+    errors, uncertainty, weight = _check_inputs(
+        y_true, y_pred, uncertainty, sample_weight
+    )
+    return _augrc(errors, uncertainty, weight)
+
+
+@validate_params(_WEIGHTED_CONSTRAINTS, prefer_skip_nested_validation=True)
+@_doc
+def prediction_rejection_ratio(y_true, y_pred, uncertainty, *, sample_weight=None):
+    """Prediction rejection ratio (PRR) of Malinin et al.
+
+    Reject the most uncertain samples and let an oracle answer them; the
+    rejection curve is the error count of the retained samples divided by
+    *all* samples, against the rejected fraction. With ``AR`` the area under
+    that curve,
+    ``PRR = (AR_random - AR_uncertainty) / (AR_random - AR_oracle)``,
+    where the random rejection curve is a straight line and the oracle rejects
+    errors first. It is 1 for a perfect ranking, 0 for a random (or constant)
+    one, negative when worse than random.
+
+    Computed from :func:`augrc`: the rejection curve at rejected fraction
+    ``1 - k / n`` is the generalized risk ``E(k) / n``, so, with every area
+    taken as the mean over ``k = 1..n``,
+    ``PRR = (AUGRC_const - AUGRC) / (AUGRC_const - AUGRC_ideal)``, where
+    ``AUGRC_const`` is that of a constant uncertainty (expected random
+    rejection: ``E(k) = k * error_rate``) and ``AUGRC_ideal`` that of the ideal
+    ranking (see :func:`e_aurc`). The trapezoidal areas over ``k = 0..n`` give
+    the same ratio, since the three curves meet at both ends.
+
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    prr : float
+        Prediction rejection ratio, at most 1. When the classifier makes no
+        error, or only errors, the oracle is no better than random and PRR is
+        undefined: an ``UndefinedMetricWarning`` is raised and ``nan`` returned.
+
+    References
+    ----------
+    Malinin, "Uncertainty Estimation in Deep Learning with Application to
+    Spoken Language Assessment", PhD thesis, University of Cambridge, 2019;
+    Malinin, Prokhorenkova, Ustimenko, "Uncertainty in Gradient Boosting via
+    Ensembles", ICLR 2021.
+
+    Examples
+    --------
+    >>> from alien_sk.metrics import prediction_rejection_ratio
+    >>> y_true, y_pred = [0, 1, 1, 0], [0, 1, 0, 1]
+    >>> prediction_rejection_ratio(y_true, y_pred, [0.1, 0.2, 0.8, 0.9])
+    1.0
+    >>> prediction_rejection_ratio(y_true, y_pred, [0.5, 0.5, 0.5, 0.5])
+    0.0
+    """
+    errors, uncertainty, weight = _check_inputs(
+        y_true, y_pred, uncertainty, sample_weight
+    )
+    positive = weight > 0
+    if errors[positive].all() or not errors[positive].any():
+        warnings.warn(
+            "prediction rejection ratio is undefined: the classifier makes "
+            + ("no error" if not errors[positive].any() else "only errors")
+            + f" on these {errors.shape[0]} samples; returning nan.",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+        return float("nan")
+    ar_unc = _augrc(errors, uncertainty, weight)
+    ar_random = _augrc(errors, np.zeros_like(uncertainty), weight)
+    ar_oracle = _augrc(errors, _ideal_uncertainty(errors), weight)
+    return float((ar_random - ar_unc) / (ar_random - ar_oracle))
+
+
+@validate_params(
+    {
+        **_COMMON_CONSTRAINTS,
+        "n_bins": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions({"uniform", "quantile"})],
+    },
+    prefer_skip_nested_validation=True,
+)
+def expected_calibration_error(
+    y_true, y_pred, uncertainty, *, n_bins=15, strategy="uniform"
+):
+    """Expected calibration error of the uncertainty read as P(error).
+
+    The confidence ``1 - uncertainty`` is compared with the correctness
+    ``y_true == y_pred``: ``ECE = sum_b (n_b / n) * |acc_b - conf_b|`` over
+    the bins ``b``, where ``acc_b`` is the accuracy and ``conf_b`` the mean
+    confidence of the ``n_b`` samples in bin ``b`` (empty bins contribute 0).
+    Bins are right-closed as in :func:`sklearn.calibration.calibration_curve`:
+    a confidence equal to an inner edge falls in the lower bin, 0 in the first
+    bin and 1 in the last. Tables in the benchmarks print it ×100.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Labels predicted by the classifier.
+    uncertainty : array-like of shape (n_samples,)
+        Estimated probability that the prediction is wrong, in [0, 1].
+    n_bins : int, default=15
+        Number of bins (15 is the torchmetrics default).
+    strategy : {"uniform", "quantile"}, default="uniform"
+        ``"uniform"``: bins of equal width on [0, 1]. ``"quantile"``: edges at
+        the quantiles of the confidences (from their minimum to their
+        maximum), so that bins hold about the same number of samples.
+
+    Returns
+    -------
+    ece : float
+        Expected calibration error, in [0, 1]; lower is better.
+
+    References
+    ----------
+    Naeini, Cooper, Hauskrecht, "Obtaining Well Calibrated Probabilities
+    Using Bayesian Binning", AAAI 2015; Guo, Pleiss, Sun, Weinberger, "On
+    Calibration of Modern Neural Networks", ICML 2017.
+
+    Examples
+    --------
+    >>> from alien_sk.metrics import expected_calibration_error
+    >>> y_true, y_pred = [0, 1, 1, 0], [0, 1, 0, 1]
+    >>> # confidences 0.75 (correct twice) and 0.25 (wrong twice), 2 bins:
+    >>> # |1 - 0.75| / 2 + |0 - 0.25| / 2
+    >>> expected_calibration_error(y_true, y_pred, [0.25, 0.25, 0.75, 0.75],
+    ...                            n_bins=2)
+    0.25
+    """
+    errors, uncertainty, _ = _check_inputs(y_true, y_pred, uncertainty)
+    if uncertainty.min() < 0 or uncertainty.max() > 1:
+        raise ValueError("uncertainty has values outside [0, 1].")
+    confidence = 1.0 - uncertainty
+    correct = (~errors).astype(np.float64)
+    if strategy == "quantile":
+        edges = np.percentile(confidence, np.linspace(0, 100, n_bins + 1))
+    else:
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bin_ids = np.searchsorted(edges[1:-1], confidence)
+    acc_sum = np.bincount(bin_ids, weights=correct, minlength=n_bins)
+    conf_sum = np.bincount(bin_ids, weights=confidence, minlength=n_bins)
+    return float(np.abs(acc_sum - conf_sum).sum() / confidence.shape[0])
