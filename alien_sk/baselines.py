@@ -633,6 +633,10 @@ class RDE(_EmbeddingBaseline):
         RBF kernel coefficient; None uses ``1 / embedding_dim``.
     support_fraction : float in (0, 1], default=None
         Passed to :class:`~sklearn.covariance.MinCovDet`.
+    eigen_solver : {{"auto", "dense", "arpack", "randomized"}}, default="auto"
+        Passed to :class:`~sklearn.decomposition.KernelPCA`. The dense solver
+        decomposes the full ``n_samples x n_samples`` kernel (cubic time);
+        ``"randomized"`` is much faster on thousands of training samples.
     random_state : int, RandomState instance or None, default=None
         Seeds KernelPCA's eigensolver and MinCovDet's random subsets.
 
@@ -671,6 +675,7 @@ class RDE(_EmbeddingBaseline):
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "gamma": [Interval(Real, 0, None, closed="neither"), None],
         "support_fraction": [Interval(Real, 0, 1, closed="right"), None],
+        "eigen_solver": [StrOptions({"auto", "dense", "arpack", "randomized"})],
         "random_state": ["random_state"],
     }
 
@@ -683,6 +688,7 @@ class RDE(_EmbeddingBaseline):
         n_components=256,
         gamma=None,
         support_fraction=None,
+        eigen_solver="auto",
         random_state=None,
     ):
         super().__init__(n_logits=n_logits, classes=classes)
@@ -690,6 +696,7 @@ class RDE(_EmbeddingBaseline):
         self.n_components = n_components
         self.gamma = gamma
         self.support_fraction = support_fraction
+        self.eigen_solver = eigen_solver
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -714,6 +721,7 @@ class RDE(_EmbeddingBaseline):
             n_components=min(self.n_components, E.shape[0]),
             kernel="rbf",
             gamma=self.gamma,
+            eigen_solver=self.eigen_solver,
             random_state=self.random_state,
         )
         Z = self.kernel_pca_.fit_transform(E)
