@@ -890,7 +890,7 @@ class DDU(_EmbeddingBaseline):
         return out
 
     def predict_uncertainty(self, X):
-        """Minus the log mixture density of each row's embedding.
+        """Return minus the log mixture density of each row's embedding.
 
         Parameters
         ----------
