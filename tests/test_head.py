@@ -1,0 +1,192 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The head's building blocks against independent references.
+
+The hand-written one-cycle schedule and Adam against ``torch.optim``; the loss
+and the closed-form gradients against numpy / autograd.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from alien_sk.head import (
+    AdamNumpy,
+    AutogradTrainer,
+    LinearAnalyticTrainer,
+    ResidualLinearHead,
+    alien_loss,
+    one_cycle_schedule,
+)
+
+
+@pytest.mark.parametrize("total_steps", [1, 3, 9, 11, 25, 157])
+def test_one_cycle_schedule_matches_torch(total_steps):
+    max_lr = 3e-4
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([param], lr=max_lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt,
+        max_lr=max_lr,
+        total_steps=total_steps,
+        anneal_strategy="cos",
+        pct_start=0.1,
+        div_factor=25.0,
+        final_div_factor=1e4,
+    )
+    ref_lr, ref_b1 = [], []
+    for _ in range(total_steps):
+        ref_lr.append(opt.param_groups[0]["lr"])
+        ref_b1.append(opt.param_groups[0]["betas"][0])
+        opt.step()
+        sched.step()
+    lr, b1 = one_cycle_schedule(total_steps, max_lr)
+    np.testing.assert_array_equal(lr, ref_lr)
+    np.testing.assert_array_equal(b1, ref_b1)
+
+
+def test_one_cycle_schedule_one_step_warmup():
+    # total_steps=10 makes torch's OneCycleLR divide by zero (a one-step
+    # warm-up phase); ours starts that phase at its start values.
+    lr, b1 = one_cycle_schedule(10, 1e-3)
+    assert lr[0] == pytest.approx(1e-3 / 25)
+    assert b1[0] == 0.95
+    assert lr[-1] == pytest.approx(1e-3 / 25 / 1e4)
+    assert np.all(np.isfinite(lr))
+
+
+def test_adam_matches_torch_with_changing_lr_and_beta1():
+    rng = np.random.default_rng(0)
+    size, n_steps = 7, 30
+    grads = rng.standard_normal((n_steps, size)) * np.logspace(-3, 1, size)
+    lrs = rng.uniform(1e-4, 1e-2, n_steps)
+    betas1 = rng.uniform(0.85, 0.95, n_steps)
+    theta0 = rng.standard_normal(size)
+
+    param = torch.nn.Parameter(torch.tensor(theta0))
+    opt = torch.optim.Adam([param], lr=1.0, betas=(0.9, 0.999), eps=1e-8)
+    theta = theta0.copy()
+    adam = AdamNumpy(size)
+    for k in range(n_steps):
+        opt.param_groups[0]["lr"] = float(lrs[k])
+        opt.param_groups[0]["betas"] = (float(betas1[k]), 0.999)
+        param.grad = torch.tensor(grads[k])
+        opt.step()
+        adam.step(theta, grads[k], lrs[k], betas1[k])
+    np.testing.assert_allclose(theta, param.detach().numpy(), rtol=1e-13, atol=1e-15)
+
+
+def _numpy_loss(X, e, u0, theta, theta0, C, alpha, beta, score="entropy", lam=100.0):
+    """Independent numpy loss of one batch (GUIDE section 3)."""
+    d = X.shape[1] - C
+    W = theta[: C * d].reshape(C, d)
+    b = theta[C * d :]
+    z = X[:, :C] + X[:, C:] @ W.T + b
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    if score == "entropy":
+        u = -(p * np.log(p)).sum(axis=1) / np.log(C)
+    else:
+        lse = np.log(np.exp(lam * p).sum(axis=1)) / lam
+        u = (1 - lse) / (1 - 1 / C)
+    uc = np.clip(u, 1e-9, 1 - 1e-9)
+    bce = -np.mean(e * np.log(uc) + (1 - e) * np.log(1 - uc))
+    return bce + alpha * np.mean((uc - u0) ** 2) + beta * np.sum((theta - theta0) ** 2)
+
+
+@pytest.mark.parametrize("score", ["entropy", "smoothmax"])
+@pytest.mark.parametrize("zero_init", [True, False])
+def test_loss_value_matches_numpy(score, zero_init):
+    rng = np.random.default_rng(1)
+    n, C, d = 9, 3, 4
+    X = rng.standard_normal((n, C + d))
+    e = (rng.random(n) < 0.4).astype(float)
+    u0 = rng.uniform(0.1, 0.9, n)
+    theta0 = np.zeros(C * d + C) if zero_init else rng.normal(0, 0.3, C * d + C)
+    theta = theta0 + rng.normal(0, 0.5, C * d + C)
+    alpha, beta = 0.7, 0.05
+    expected = _numpy_loss(X, e, u0, theta, theta0, C, alpha, beta, score)
+
+    # analytic trainer: the loss it reports is that of the parameters it
+    # starts the step with (one batch holds every row)
+    tr = LinearAnalyticTrainer(
+        X,
+        e,
+        u0,
+        theta0[: C * d].reshape(C, d),
+        theta0[C * d :],
+        alpha,
+        beta,
+        n,
+        score_function=score,
+    )
+    tr.set_state(theta)
+    got = tr.run_epoch(np.arange(n), [1e-3], [0.9])
+    assert got == pytest.approx(expected, rel=1e-12)
+
+    # the torch loss used by the autograd trainer
+    head = ResidualLinearHead(C, d, score)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor(theta[: C * d].reshape(C, d)))
+        head.bias.copy_(torch.tensor(theta[C * d :]))
+    p0 = [torch.tensor(theta0[: C * d].reshape(C, d)), torch.tensor(theta0[C * d :])]
+    loss = alien_loss(
+        head(torch.tensor(X)),
+        torch.tensor(e),
+        torch.tensor(u0),
+        list(head.parameters()),
+        p0,
+        alpha,
+        beta,
+    )
+    assert loss.item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_loss_hand_computed():
+    # two rows, logits (0, 0): U = 1 -> clamped to 1 - 1e-9; e = (1, 0)
+    # BCE = (-log(1 - 1e-9) - log(1e-9)) / 2; alpha term with u0 = 0.5:
+    # (0.5 - 1e-9)^2; beta term: theta = (0.5,) against theta0 = 0
+    u = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    e = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    u0 = torch.tensor([0.5, 0.5], dtype=torch.float64)
+    theta = [torch.tensor([0.5], dtype=torch.float64)]
+    theta0 = [torch.tensor([0.0], dtype=torch.float64)]
+    hi = 1 - 1e-9
+    expected = (
+        (-math.log(hi) - math.log(1 - hi)) / 2 + 0.1 * (hi - 0.5) ** 2 + 2.0 * 0.25
+    )
+    got = alien_loss(u, e, u0, theta, theta0, 0.1, 2.0).item()
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("score", ["entropy", "smoothmax"])
+@pytest.mark.parametrize("zero_init", [True, False])
+def test_analytic_epoch_matches_autograd(score, zero_init):
+    """Closed-form gradients + numpy Adam == autograd + torch.optim.Adam."""
+    rng = np.random.default_rng(2)
+    n, C, d, bs = 50, 3, 5, 16
+    X = rng.standard_normal((n, C + d)) * 2
+    e = (rng.random(n) < 0.3).astype(float)
+    u0 = rng.uniform(0.05, 0.95, n)
+    W0 = np.zeros((C, d)) if zero_init else rng.normal(0, 0.3, (C, d))
+    b0 = np.zeros(C) if zero_init else rng.normal(0, 0.3, C)
+    n_epochs = 4
+    lrs, b1 = one_cycle_schedule(n_epochs * 4, 0.05)
+
+    tr_a = LinearAnalyticTrainer(X, e, u0, W0, b0, 0.3, 0.02, bs, score)
+    head = ResidualLinearHead(C, d, score)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor(W0))
+        head.bias.copy_(torch.tensor(b0))
+    tr_g = AutogradTrainer(head, X, e, u0, 0.3, 0.02, bs, torch.device("cpu"))
+    for epoch in range(n_epochs):
+        perm = rng.permutation(n)
+        sl = slice(4 * epoch, 4 * epoch + 4)
+        la = tr_a.run_epoch(perm, lrs[sl], b1[sl])
+        lg = tr_g.run_epoch(perm, lrs[sl], b1[sl])
+        assert la == pytest.approx(lg, rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(tr_a.weight, head.weight.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(tr_a.bias, head.bias.detach().numpy(), atol=1e-10)
+    assert np.abs(tr_a.weight - W0).max() > 1e-2  # it did move
