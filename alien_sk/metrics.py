@@ -29,14 +29,23 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import roc_auc_score
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 
 __all__ = [
-    "aurc",
+    "UNCERTAINTY_SCORERS",
     "augrc",
+    "aurc",
     "e_aurc",
     "expected_calibration_error",
+    "get_uncertainty_scorer",
+    "get_uncertainty_scorer_names",
+    "make_uncertainty_scorer",
     "misclassification_roc_auc",
     "prediction_rejection_ratio",
     "risk_coverage_curve",
@@ -562,3 +571,212 @@ def expected_calibration_error(
     acc_sum = np.bincount(bin_ids, weights=correct, minlength=n_bins)
     conf_sum = np.bincount(bin_ids, weights=confidence, minlength=n_bins)
     return float(np.abs(acc_sum - conf_sum).sum() / confidence.shape[0])
+
+
+# -- scorers ---------------------------------------------------------------------
+# metric -> whether a larger value is better, for greater_is_better="auto"
+_KNOWN_DIRECTIONS = {
+    misclassification_roc_auc: True,
+    prediction_rejection_ratio: True,
+    aurc: False,
+    e_aurc: False,
+    augrc: False,
+    expected_calibration_error: False,
+}
+
+
+def _predicted_labels(estimator, X, classifier):
+    """The classifier's predicted labels on ``X`` (see make_uncertainty_scorer)."""
+    if classifier is not None:
+        return np.asarray(classifier.predict(X))
+    base = getattr(estimator, "classifier_", None)
+    if base is not None and hasattr(base, "predict"):
+        return np.asarray(base.predict(X))
+    if hasattr(estimator, "n_logits_") and hasattr(estimator, "classes_"):
+        logits = np.asarray(X)[:, : estimator.n_logits_]
+        return np.asarray(estimator.classes_)[logits.argmax(axis=1)]
+    if hasattr(estimator, "predict"):
+        return np.asarray(estimator.predict(X))
+    raise ValueError(
+        f"Cannot tell the classifier's predictions for {type(estimator).__name__}: "
+        "it has no n_logits_/classes_ (logits in X), no fitted classifier_ and no "
+        "predict method. Pass classifier=<fitted classifier> to "
+        "make_uncertainty_scorer."
+    )
+
+
+class _UncertaintyScorer:
+    """Callable ``scorer(estimator, X, y, sample_weight=None)``; see
+    :func:`make_uncertainty_scorer`."""
+
+    def __init__(self, metric, sign, kwargs, classifier=None):
+        self._metric = metric
+        self._sign = sign
+        self._kwargs = kwargs
+        self._classifier = classifier
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        if not hasattr(estimator, "predict_uncertainty"):
+            raise TypeError(
+                f"{type(estimator).__name__} has no predict_uncertainty method; "
+                "uncertainty scorers need an uncertainty estimator."
+            )
+        uncertainty = estimator.predict_uncertainty(X)
+        y_pred = _predicted_labels(estimator, X, self._classifier)
+        kwargs = dict(self._kwargs)
+        if sample_weight is not None:
+            kwargs["sample_weight"] = sample_weight
+        return self._sign * self._metric(np.asarray(y), y_pred, uncertainty, **kwargs)
+
+    def __repr__(self):
+        name = getattr(self._metric, "__name__", repr(self._metric))
+        args = "".join(f", {k}={v!r}" for k, v in self._kwargs.items())
+        direction = "" if self._sign > 0 else ", greater_is_better=False"
+        return f"make_uncertainty_scorer({name}{direction}{args})"
+
+
+@validate_params(
+    {
+        "metric": [callable],
+        "greater_is_better": ["boolean", StrOptions({"auto"})],
+        "classifier": [HasMethods(["predict"]), None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_uncertainty_scorer(
+    metric, *, greater_is_better="auto", classifier=None, **kwargs
+):
+    """Make a scorer ``scorer(estimator, X, y)`` from an uncertainty metric.
+
+    The scorer computes ``metric(y, y_pred, estimator.predict_uncertainty(X),
+    **kwargs)`` (times -1 when lower is better), so that it can be passed as
+    ``GridSearchCV(..., scoring=scorer)`` for any estimator that has
+    ``predict_uncertainty``, alone or in a dict of several scorers with
+    ``refit=<name>``. ``y_pred``, the classifier's predictions on ``X``, is
+    taken from the first of:
+
+    1. ``classifier.predict(X)`` when ``classifier`` is given here;
+    2. ``estimator.classifier_.predict(X)`` when the estimator holds a fitted
+       base classifier in ``classifier_`` (meta-estimators);
+    3. the logits inside ``X``: ``estimator.classes_[argmax(X[:, :n_logits_])]``
+       when the estimator has ``n_logits_`` and ``classes_`` (every
+       :class:`~alien_sk._base.BaseUncertaintyEstimator`, hence the same
+       errors as ``estimator.score``);
+    4. ``estimator.predict(X)``.
+
+    Parameters
+    ----------
+    metric : callable
+        ``metric(y_true, y_pred, uncertainty, **kwargs) -> float``, such as
+        :func:`aurc`.
+    greater_is_better : bool or "auto", default="auto"
+        Whether a larger metric is better; when False the scorer returns the
+        negated metric (sklearn's ``neg_*`` convention). ``"auto"`` knows the
+        metrics of this module and raises ``ValueError`` for any other metric.
+    classifier : estimator with ``predict``, default=None
+        A fitted classifier whose ``predict(X)`` gives ``y_pred`` on the same
+        ``X`` the uncertainty estimator reads.
+    **kwargs : dict
+        Extra keyword arguments of ``metric`` (e.g. ``n_bins``).
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y, sample_weight=None) -> float``, greater is
+        better. ``sample_weight``, when given, is passed to the metric.
+
+    See Also
+    --------
+    get_uncertainty_scorer : Named scorers of this module.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from alien_sk.metrics import aurc, make_uncertainty_scorer
+    >>> from alien_sk._base import BaseUncertaintyEstimator
+    >>> class OneMinusMaxLogit(BaseUncertaintyEstimator):
+    ...     def fit(self, X, y):
+    ...         self._validate_fit_data(X, y)
+    ...         return self
+    ...     def predict_uncertainty(self, X):
+    ...         X = self._validate_predict_data(X)
+    ...         return -X[:, : self.n_logits_].max(axis=1)
+    >>> X = np.array([[2.0, 0.0], [0.1, 0.0], [0.0, 3.0], [0.0, 0.2]])
+    >>> y = np.array([0, 1, 1, 0])
+    >>> scorer = make_uncertainty_scorer(aurc)
+    >>> scorer
+    make_uncertainty_scorer(aurc, greater_is_better=False)
+    >>> est = OneMinusMaxLogit().fit(X, y)
+    >>> # errors ranked last: risks 0, 0, 1/3, 1/2
+    >>> round(scorer(est, X, y), 6)
+    -0.208333
+    """
+    if greater_is_better == "auto":
+        if metric not in _KNOWN_DIRECTIONS:
+            raise ValueError(
+                f"greater_is_better='auto' only knows the metrics of alien_sk.metrics; "
+                f"set greater_is_better=True or False for {metric!r}."
+            )
+        greater_is_better = _KNOWN_DIRECTIONS[metric]
+    return _UncertaintyScorer(
+        metric, 1 if greater_is_better else -1, kwargs, classifier=classifier
+    )
+
+
+UNCERTAINTY_SCORERS = {
+    "misclassification_roc_auc": make_uncertainty_scorer(misclassification_roc_auc),
+    "neg_aurc": make_uncertainty_scorer(aurc),
+    "neg_e_aurc": make_uncertainty_scorer(e_aurc),
+    "neg_augrc": make_uncertainty_scorer(augrc),
+    "neg_ece": make_uncertainty_scorer(expected_calibration_error),
+    "prr": make_uncertainty_scorer(prediction_rejection_ratio),
+}
+"""Named uncertainty scorers, greater is better (``neg_*`` are negated)."""
+
+
+def get_uncertainty_scorer_names():
+    """Names of the uncertainty scorers known to :func:`get_uncertainty_scorer`.
+
+    Returns
+    -------
+    names : list of str
+        Sorted names.
+
+    Examples
+    --------
+    >>> from alien_sk.metrics import get_uncertainty_scorer_names
+    >>> get_uncertainty_scorer_names()[:3]
+    ['misclassification_roc_auc', 'neg_augrc', 'neg_aurc']
+    """
+    return sorted(UNCERTAINTY_SCORERS)
+
+
+@validate_params(
+    {"name": [StrOptions(set(UNCERTAINTY_SCORERS))]},
+    prefer_skip_nested_validation=True,
+)
+def get_uncertainty_scorer(name):
+    """Return a named uncertainty scorer (see :data:`UNCERTAINTY_SCORERS`).
+
+    ``"misclassification_roc_auc"`` and ``"prr"`` are the metrics themselves;
+    ``"neg_aurc"``, ``"neg_e_aurc"``, ``"neg_augrc"`` and ``"neg_ece"`` are the
+    negated metrics, so that greater is always better, as
+    ``GridSearchCV`` expects. ``"neg_ece"`` needs uncertainties in [0, 1].
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`get_uncertainty_scorer_names`.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y, sample_weight=None) -> float``.
+
+    Examples
+    --------
+    >>> from alien_sk.metrics import get_uncertainty_scorer
+    >>> get_uncertainty_scorer("neg_ece")
+    make_uncertainty_scorer(expected_calibration_error, greater_is_better=False)
+    """
+    return UNCERTAINTY_SCORERS[name]
