@@ -1,0 +1,58 @@
+"""
+Synthetic classifier outputs
+============================
+
+:func:`~alien_sk.datasets.make_classifier_outputs` fabricates what
+:class:`~alien_sk.FeatureExtractor` returns for a real classifier: one row
+``[logits | embedding]`` per text, and the true labels. The classifier errs
+with a probability that rises along the first embedding direction, while the
+logit margin, hence the entropy, carries no information about the errors
+(``entropy_signal=0``). It is the situation ALIEN is made for: entropy alone
+cannot see the errors, the embedding can.
+"""
+
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from alien_sk.datasets import make_classifier_outputs
+
+X, y = make_classifier_outputs(n_samples=2000, n_embedding=16, random_state=0)
+logits, embedding = X[:, :2], X[:, 2:]
+errors = logits.argmax(axis=1) != y
+print(f"X: {X.shape}, error rate: {errors.mean():.3f}")
+
+# %%
+# How well does each column rank the errors?
+# ------------------------------------------
+# The misclassification ROC-AUC of a score is ``roc_auc_score(errors, score)``:
+# 0.5 means the score knows nothing about the errors.
+
+p = np.exp(logits - logits.max(axis=1, keepdims=True))
+p /= p.sum(axis=1, keepdims=True)
+entropy = -(p * np.log(p)).sum(axis=1) / np.log(2)
+print(f"ROC-AUC of the entropy:           {roc_auc_score(errors, entropy):.3f}")
+print(f"ROC-AUC of embedding column 0:    {roc_auc_score(errors, embedding[:, 0]):.3f}")
+
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), layout="constrained")
+bins = np.linspace(0, 1, 21)
+axes[0].hist(
+    [entropy[~errors], entropy[errors]],
+    bins=bins,
+    density=True,
+    label=["correct", "wrong"],
+)
+axes[0].set(xlabel="normalised entropy", ylabel="density", title="entropy")
+axes[0].legend()
+bins = np.linspace(-4, 4, 21)
+axes[1].hist(
+    [embedding[~errors, 0], embedding[errors, 0]],
+    bins=bins,
+    density=True,
+    label=["correct", "wrong"],
+)
+axes[1].set(xlabel="embedding column 0", title="embedding")
+plt.show()
