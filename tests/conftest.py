@@ -32,3 +32,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory):
+    """Factory ``get(family, task="sequence") -> folder`` of tiny saved models.
+
+    Each (family, task) is built once per session, offline, by
+    ``tests/_tiny_models.py``; treat the folders as read-only.
+    """
+    from _tiny_models import save_tiny_model
+
+    root = tmp_path_factory.mktemp("tiny_models")
+    built = {}
+
+    def get(family, task="sequence"):
+        if (family, task) not in built:
+            built[family, task] = save_tiny_model(
+                family, root / f"{family}-{task}", task=task
+            )
+        return built[family, task]
+
+    return get

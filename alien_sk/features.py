@@ -1,0 +1,917 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Turn texts into ``[logits | penultimate embedding]`` with a transformers classifier.
+
+The embedding is the input of the final ``nn.Linear`` that produces the
+logits, captured with a forward pre-hook (the logits with a forward hook on
+the same layer), so ``embedding @ W.T + b == logits`` for every supported
+architecture. Features are cached per text on disk (:mod:`alien_sk._cache`),
+so that the language model runs once per distinct text, ever.
+"""
+
+import copy
+import hashlib
+import json
+import os
+import sys
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from alien_sk._cache import SCHEMA_VERSION, FeatureStore, NullStore, text_key
+from alien_sk._docstring import (
+    Substitution,
+    _batch_size_docstring,
+    _cache_dir_docstring,
+)
+from alien_sk._utils import resolve_device
+from alien_sk.exceptions import AlienSkWarning, TruncationWarning
+
+__all__ = ["FeatureExtractor"]
+
+# model_type -> (is decoder, final linear layer for sequence classification,
+# final linear layer for token classification). Read from the transformers
+# sources: *ForSequenceClassification / *ForTokenClassification.
+_FAMILIES = {
+    "bert": (False, "classifier", "classifier"),
+    "distilbert": (False, "classifier", "classifier"),
+    "roberta": (False, "classifier.out_proj", "classifier"),
+    "electra": (False, "classifier.out_proj", "classifier"),
+    "gpt2": (True, "score", "classifier"),
+    "llama": (True, "score", "score"),
+    "qwen2": (True, "score", "score"),
+}
+# position embeddings reserved for the padding offset (RoBERTa style)
+_POSITION_OFFSET = {"roberta": 2}
+_DTYPES = {"float32", "float16", "bfloat16"}
+# rows accumulated before a cache shard is written
+_FLUSH_ROWS = 1024
+_STRING_EXPECTED = "Iterable over raw text documents expected, string object received."
+
+_device_docstring = """device : {"auto", "cpu", "cuda", "mps"} or str, default="auto"
+        Torch device of the model. ``"auto"`` picks CUDA when present (then
+        MPS, else the CPU). Resolved when the model is loaded, into
+        ``device_``."""
+
+
+def _sha256_tensors(model):
+    import torch
+
+    h = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
+        t = t.reshape(-1).contiguous().cpu()
+        if t.numel():
+            h.update(t.view(torch.uint8).numpy().data)
+    return h
+
+
+def _model_fingerprint(model):
+    """sha256 of the model's weights and of the output-relevant config."""
+    h = _sha256_tensors(model)
+    cfg = model.config.to_dict()
+    for key in list(cfg):
+        if key.startswith("_") or key in (
+            "transformers_version",
+            "architectures",
+            "dtype",
+            "torch_dtype",
+        ):
+            cfg.pop(key)
+    h.update(json.dumps(cfg, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _tokenizer_fingerprint(tokenizer):
+    """sha256 of the tokenizer's full definition (vocabulary, rules, specials)."""
+    h = hashlib.sha256(type(tokenizer).__name__.encode())
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        h.update(backend.to_str().encode())
+    else:  # pragma: no cover - python tokenizers
+        h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
+    specials = {
+        k: str(v)
+        for k, v in sorted(getattr(tokenizer, "special_tokens_map", {}).items())
+    }
+    h.update(json.dumps(specials, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _resolve_submodule(model, dotted):
+    module = model
+    for part in dotted.split("."):
+        module = getattr(module, part, None)
+        if module is None:
+            return None
+    return module
+
+
+@Substitution(
+    batch_size=_batch_size_docstring,
+    cache_dir=_cache_dir_docstring,
+    device=_device_docstring,
+)
+class FeatureExtractor(TransformerMixin, BaseEstimator):
+    """Run a transformers classifier once per text: ``[logits | embedding]``.
+
+    The features of a text are the classifier's logits (in ``id2label``
+    order) followed by its *penultimate embedding*, the input of the final
+    ``nn.Linear`` that produces the logits (``classifier`` for BERT and
+    DistilBERT, ``classifier.out_proj`` for RoBERTa and ELECTRA, ``score``
+    for GPT-2, Llama and Qwen2). For decoders both are read at the last
+    non-padding token. Hence ``embedding @ W.T + b`` equals the logits.
+
+    Texts are tokenized once, sorted by length and run in batches padded to
+    the longest text of the batch (``torch.inference_mode``, eval mode); the
+    output is in input order. A text's row does not depend on the other texts
+    of its batch, so rows are cached per text on disk when ``cache_dir`` is
+    set: a later ``transform`` (in this process or another one) runs the model
+    only on texts it has not seen with this model and these settings.
+
+    Read more in the :ref:`User Guide <feature_extraction>`.
+
+    Parameters
+    ----------
+    model : str, path-like or transformers.PreTrainedModel
+        A local folder (or a model name already in the Hugging Face cache),
+        loaded with ``AutoModelForSequenceClassification`` (or
+        ``AutoModelForTokenClassification`` when ``level="token"``), or an
+        already-loaded model, which then needs ``tokenizer``. A loaded model
+        is used as is when it is already in eval mode on ``device`` with
+        ``dtype``; otherwise a copy is moved, so the object passed is never
+        modified.
+    tokenizer : str, path-like, transformers tokenizer or None, default=None
+        The tokenizer, or where to load it from; None loads it from
+        ``model``'s folder. Fast (Rust-backed) tokenizers are required for
+        ``level="token"``.
+    max_length : int, default=None
+        Texts longer than this many tokens (special tokens included) are
+        truncated, with one :class:`~alien_sk.exceptions.TruncationWarning`
+        per ``transform`` that counts them. None uses
+        ``min(max_position_embeddings, tokenizer.model_max_length)``.
+    {batch_size}
+    level : {{"sequence", "token"}}, default="sequence"
+        ``"sequence"``: ``X`` is a list of texts, one row per text.
+        ``"token"``: ``X`` is a list of pre-split word lists and the model a
+        token classifier; one row per word, read at its first sub-token, in
+        sentence order (see :meth:`sentence_index`). A word cut off by
+        ``max_length`` gets a row of NaN (and the truncation warning).
+    {device}
+    dtype : {{"float32", "float16", "bfloat16", "auto"}} or None, default=None
+        Precision of the model. None: float32 when loading from a folder and
+        the model's own dtype for a loaded model; ``"auto"``: the dtype stored
+        in the checkpoint. The features are always returned as float32.
+    {cache_dir}
+    progress_bar : bool or "auto", default="auto"
+        Show a tqdm progress bar over the texts the model runs on. ``"auto"``
+        shows it only when standard error is a terminal.
+    local_files_only : bool, default=True
+        Passed to ``from_pretrained``: True never touches the network.
+
+    Attributes
+    ----------
+    n_logits_ : int
+        Number of logits (the model's ``num_labels``).
+    embedding_dim_ : int
+        Width of the penultimate embedding.
+    n_features_out_ : int
+        ``n_logits_ + embedding_dim_``.
+    classes_ : ndarray of shape (n_logits_,)
+        The model's labels (``config.id2label``) in logit order.
+    model_fingerprint_ : str
+        sha256 of the model's weights and configuration.
+    tokenizer_fingerprint_ : str
+        sha256 of the tokenizer's definition.
+    model_type_ : str
+        ``config.model_type`` (the architecture family).
+    layer_ : str
+        Name of the final linear layer whose input is the embedding.
+    max_length_ : int
+        The maximum number of tokens per text actually used.
+    padding_side_ : {{"left", "right"}}
+        Padding side of the batches (right for encoders; the tokenizer's
+        for decoders, whose ``position_ids`` follow the attention mask).
+    dtype_ : str
+        The model's parameter dtype, e.g. ``"torch.float32"``.
+    device_ : torch.device
+        The device the model runs on.
+
+    See Also
+    --------
+    alien_sk.AlienUncertaintyEstimator : Uncertainty head fitted on these features.
+
+    Notes
+    -----
+    The model and tokenizer are loaded in :meth:`fit` (or, after unpickling,
+    on the first :meth:`transform` that needs the model) and are not pickled:
+    ``clone``, ``joblib.dump`` and ``GridSearchCV(n_jobs=...)`` workers reload
+    them lazily. A reloaded model whose fingerprint differs from
+    ``model_fingerprint_`` raises a ``ValueError``.
+
+    Decoder tokenizers without a pad token are padded with the EOS (else BOS)
+    token id; a text that tokenizes to no token at all (an empty string for
+    GPT-2) is fed as that single token.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import transformers as tf
+    >>> from alien_sk import FeatureExtractor
+    >>> folder = tempfile.mkdtemp()
+    >>> tok = tf.BertTokenizer(vocab={{"[PAD]": 0, "[UNK]": 1, "[CLS]": 2,
+    ...     "[SEP]": 3, "[MASK]": 4, "good": 5, "bad": 6, "movie": 7}})
+    >>> cfg = tf.BertConfig(vocab_size=8, hidden_size=8, num_hidden_layers=1,
+    ...     num_attention_heads=2, intermediate_size=16, num_labels=2)
+    >>> _ = tf.BertForSequenceClassification(cfg).save_pretrained(folder)
+    >>> _ = tok.save_pretrained(folder)
+    >>> fe = FeatureExtractor(folder, progress_bar=False, device="cpu")
+    >>> X = fe.fit_transform(["good movie", "bad movie", ""])
+    >>> X.shape, X.dtype
+    ((3, 10), dtype('float32'))
+    >>> fe.get_feature_names_out()[:3].tolist()
+    ['logit_LABEL_0', 'logit_LABEL_1', 'emb_0']
+    """
+
+    _parameter_constraints: dict = {
+        "model": [str, os.PathLike, HasMethods(["forward", "state_dict"])],
+        "tokenizer": [None, str, os.PathLike, callable],
+        "max_length": [None, Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "level": [StrOptions({"sequence", "token"})],
+        "device": [str],
+        "dtype": [None, StrOptions(_DTYPES | {"auto"})],
+        "cache_dir": [None, str, os.PathLike],
+        "progress_bar": ["boolean", StrOptions({"auto"})],
+        "local_files_only": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        model,
+        *,
+        tokenizer=None,
+        max_length=None,
+        batch_size=32,
+        level="sequence",
+        device="auto",
+        dtype=None,
+        cache_dir=None,
+        progress_bar="auto",
+        local_files_only=True,
+    ):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.level = level
+        self.device = device
+        self.dtype = dtype
+        self.cache_dir = cache_dir
+        self.progress_bar = progress_bar
+        self.local_files_only = local_files_only
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        for key in ("_model", "_tokenizer", "_store", "_head"):
+            state.pop(key, None)
+        return state
+
+    # -- input validation --------------------------------------------------------
+    def _check_texts(self, X):
+        """Return ``X`` as a list of str (or of word lists at token level)."""
+        if isinstance(X, (str, bytes)):
+            raise ValueError(_STRING_EXPECTED)
+        if X is None:
+            raise TypeError(
+                "X is None; FeatureExtractor expects a list of texts"
+                + (" (pre-split word lists)." if self.level == "token" else ".")
+            )
+        if hasattr(X, "columns"):
+            raise ValueError(
+                "X is a 2-D table; pass one column of texts (a list or a pandas "
+                "Series), e.g. df['text']."
+            )
+        if isinstance(X, np.ndarray) and X.ndim != 1 and self.level == "sequence":
+            raise ValueError(
+                f"X must be a 1-D sequence of texts; got an array of shape {X.shape}."
+            )
+        try:
+            texts = list(X.tolist() if hasattr(X, "tolist") else X)
+        except TypeError as e:
+            raise TypeError(
+                f"X must be an iterable of texts; got {type(X).__name__}."
+            ) from e
+        if not texts:
+            raise ValueError("X is empty: FeatureExtractor needs at least one text.")
+        if self.level == "sequence":
+            for i, t in enumerate(texts):
+                if not isinstance(t, str):
+                    raise TypeError(self._bad_entry(f"X[{i}]", t, "a string"))
+            return texts
+        out = []
+        for i, words in enumerate(texts):
+            if isinstance(words, str):
+                raise TypeError(
+                    f"X[{i}] is a string; level='token' expects a list of pre-split "
+                    "word lists, e.g. [['New', 'York'], ['Hi']]."
+                )
+            if words is None or not hasattr(words, "__iter__"):
+                raise TypeError(self._bad_entry(f"X[{i}]", words, "a list of words"))
+            words = list(words)
+            for j, w in enumerate(words):
+                if not isinstance(w, str):
+                    raise TypeError(self._bad_entry(f"X[{i}][{j}]", w, "a string"))
+                if not w.strip():
+                    raise ValueError(
+                        f"X[{i}][{j}] is an empty or blank word ({w!r}); words must "
+                        "hold at least one visible character."
+                    )
+            out.append(words)
+        return out
+
+    @staticmethod
+    def _bad_entry(where, value, expected):
+        if value is None:
+            return f"{where} is None; every entry must be {expected} (missing text?)."
+        if isinstance(value, float) and value != value:
+            return f"{where} is NaN; every entry must be {expected} (missing text?)."
+        kind = type(value).__name__
+        return f"{where} is of type {kind}; every entry must be {expected}."
+
+    # -- loading -----------------------------------------------------------------
+    def _load_model(self):
+        """Load model and tokenizer; the only place touching ``transformers.Auto*``.
+
+        Returns
+        -------
+        model, tokenizer, info : dict of fitted values
+        """
+        import torch
+        import transformers
+
+        token = self.level == "token"
+        auto = (
+            transformers.AutoModelForTokenClassification
+            if token
+            else transformers.AutoModelForSequenceClassification
+        )
+        device = resolve_device(self.device)
+        target_dtype = (
+            None if self.dtype in (None, "auto") else getattr(torch, self.dtype)
+        )
+
+        if isinstance(self.model, (str, os.PathLike)):
+            path = os.fspath(self.model)
+            if (os.path.isabs(path) or path.startswith(".")) and not os.path.isdir(
+                path
+            ):
+                raise ValueError(
+                    f"model={path!r} does not exist or is not a folder; pass the "
+                    "folder of a saved transformers classifier."
+                )
+            try:
+                config = transformers.AutoConfig.from_pretrained(
+                    path, local_files_only=self.local_files_only
+                )
+            except (OSError, ValueError) as e:
+                raise ValueError(
+                    f"could not load a transformers config from model={path!r} "
+                    f"(local_files_only={self.local_files_only}): {e}"
+                ) from e
+            self._check_family(config.model_type)
+            load_dtype = (
+                "auto" if self.dtype == "auto" else (target_dtype or torch.float32)
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                model, loading = auto.from_pretrained(
+                    path,
+                    local_files_only=self.local_files_only,
+                    dtype=load_dtype,
+                    output_loading_info=True,
+                )
+            if loading.get("missing_keys"):
+                warnings.warn(
+                    f"{len(loading['missing_keys'])} weights of {path!r} were not in "
+                    f"the checkpoint and are randomly initialised (e.g. "
+                    f"{sorted(loading['missing_keys'])[0]}): the classifier is not "
+                    "fine-tuned, its logits are noise, and the weights fingerprint "
+                    "changes at every load. Fine-tune and save it first.",
+                    AlienSkWarning,
+                    stacklevel=3,
+                )
+            model = model.to(device).eval()
+            tok_source = path if self.tokenizer is None else self.tokenizer
+        else:
+            model = self.model
+            if self.tokenizer is None:
+                raise ValueError(
+                    "tokenizer is required when model is an already-loaded "
+                    f"{type(model).__name__}; pass the tokenizer (or its folder)."
+                )
+            self._check_family(model.config.model_type)
+            param = next(model.parameters())
+            if (
+                model.training
+                or param.device != device
+                or (target_dtype is not None and param.dtype != target_dtype)
+            ):
+                model = copy.deepcopy(model)
+                if target_dtype is not None:
+                    model = model.to(target_dtype)
+                model = model.to(device).eval()
+            tok_source = self.tokenizer
+
+        if isinstance(tok_source, (str, os.PathLike)):
+            kwargs = {}
+            if token and model.config.model_type in ("roberta", "gpt2"):
+                kwargs["add_prefix_space"] = True
+            try:
+                tokenizer = transformers.AutoTokenizer.from_pretrained(
+                    os.fspath(tok_source),
+                    local_files_only=self.local_files_only,
+                    **kwargs,
+                )
+            except (OSError, ValueError) as e:
+                raise ValueError(
+                    f"could not load a tokenizer from {os.fspath(tok_source)!r} "
+                    f"(local_files_only={self.local_files_only}): {e}"
+                ) from e
+        else:
+            # calling a fast tokenizer changes its backend's truncation state:
+            # work on a copy so that the object passed is never modified
+            tokenizer = copy.deepcopy(tok_source)
+        if token and not getattr(tokenizer, "is_fast", False):
+            raise ValueError(
+                "level='token' needs a fast (Rust-backed) tokenizer to map sub-tokens "
+                f"to words; got {type(tokenizer).__name__}."
+            )
+        return model, tokenizer
+
+    def _check_family(self, model_type):
+        if model_type not in _FAMILIES:
+            raise ValueError(
+                f"FeatureExtractor does not know the final classification layer of "
+                f"model_type={model_type!r}; supported model types: "
+                f"{', '.join(sorted(_FAMILIES))}."
+            )
+
+    def _attach(self, model, tokenizer):
+        """Set the private runtime state and return the fitted attributes."""
+        import torch
+
+        model_type = model.config.model_type
+        decoder, seq_layer, tok_layer = _FAMILIES[model_type]
+        layer = tok_layer if self.level == "token" else seq_layer
+        head = _resolve_submodule(model, layer)
+        num_labels = model.config.num_labels
+        if not isinstance(head, torch.nn.Linear) or head.out_features != num_labels:
+            raise ValueError(
+                f"expected {type(model).__name__}.{layer} to be the final nn.Linear "
+                f"with {num_labels} outputs; found {type(head).__name__}. Is this a "
+                f"{'token' if self.level == 'token' else 'sequence'} classification "
+                "model?"
+            )
+        id2label = getattr(model.config, "id2label", None) or {}
+        classes = np.asarray([str(id2label.get(i, i)) for i in range(num_labels)])
+
+        max_pos = getattr(model.config, "max_position_embeddings", None)
+        limit = None
+        if max_pos:
+            limit = int(max_pos) - _POSITION_OFFSET.get(model_type, 0)
+        tok_max = getattr(tokenizer, "model_max_length", None)
+        if tok_max is not None and tok_max < 10**9:
+            limit = int(tok_max) if limit is None else min(limit, int(tok_max))
+        if self.max_length is None:
+            if limit is None:
+                raise ValueError(
+                    "cannot tell the model's maximum length; set max_length."
+                )
+            max_length = limit
+        else:
+            if limit is not None and self.max_length > limit:
+                raise ValueError(
+                    f"max_length={self.max_length} exceeds the {limit} tokens this "
+                    "model and tokenizer accept."
+                )
+            max_length = int(self.max_length)
+
+        pad_id = tokenizer.pad_token_id
+        for candidate in (tokenizer.eos_token_id, tokenizer.bos_token_id, 0):
+            if pad_id is None:
+                pad_id = candidate
+        empty_id = tokenizer.bos_token_id
+        if empty_id is None:
+            empty_id = (
+                tokenizer.eos_token_id if tokenizer.eos_token_id is not None else pad_id
+            )
+
+        self._model = model
+        self._tokenizer = tokenizer
+        self._head = head
+        self._decoder = decoder
+        self._pad_id = int(pad_id)
+        self._empty_id = int(empty_id)
+        return {
+            "n_logits_": int(num_labels),
+            "embedding_dim_": int(head.in_features),
+            "n_features_out_": int(num_labels + head.in_features),
+            "classes_": classes,
+            "model_type_": model_type,
+            "layer_": layer,
+            "max_length_": max_length,
+            "padding_side_": (tokenizer.padding_side if decoder else "right"),
+            "dtype_": str(next(model.parameters()).dtype),
+            "device_": next(model.parameters()).device,
+        }
+
+    def _ensure_model(self):
+        """Reload the model after unpickling, checking it is the fitted one."""
+        if getattr(self, "_model", None) is not None:
+            return
+        model, tokenizer = self._load_model()
+        fingerprint = _model_fingerprint(model)
+        if fingerprint != self.model_fingerprint_ or (
+            _tokenizer_fingerprint(tokenizer) != self.tokenizer_fingerprint_
+        ):
+            raise ValueError(
+                f"the model or tokenizer loaded from {self.model!r} differs from the "
+                "one this FeatureExtractor was fitted with (weights fingerprint "
+                f"{fingerprint[:12]} != {self.model_fingerprint_[:12]}); fit it again."
+            )
+        fitted = self._attach(model, tokenizer)
+        self.device_ = fitted["device_"]
+
+    # -- fit / transform -----------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X=None, y=None):
+        """Load the model and tokenizer and read the feature layout.
+
+        Parameters
+        ----------
+        X : list of str, or list of list of str, default=None
+            Texts (word lists at token level); only validated, the model is
+            not run.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FeatureExtractor
+            Fitted extractor.
+        """
+        if X is not None:
+            self._check_texts(X)
+        model, tokenizer = self._load_model()
+        fitted = self._attach(model, tokenizer)
+        for key, value in fitted.items():
+            setattr(self, key, value)
+        self.model_fingerprint_ = _model_fingerprint(model)
+        self.tokenizer_fingerprint_ = _tokenizer_fingerprint(tokenizer)
+        self._store = None
+        return self
+
+    def _is_fitted(self):
+        return hasattr(self, "model_fingerprint_")
+
+    def _get_store(self):
+        store = getattr(self, "_store", None)
+        if store is not None:
+            return store
+        if self.cache_dir is None:
+            store = NullStore()
+        else:
+            store = FeatureStore(self.cache_dir, self._namespace_descriptor())
+        self._store = store
+        return store
+
+    def _namespace_descriptor(self):
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model_fingerprint": self.model_fingerprint_,
+            "tokenizer_fingerprint": self.tokenizer_fingerprint_,
+            "model_type": self.model_type_,
+            "layer": self.layer_,
+            "level": self.level,
+            "max_length": int(self.max_length_),
+            "dtype": self.dtype_,
+            "padding_side": self.padding_side_,
+            "n_features": int(self.n_features_out_),
+        }
+
+    def transform(self, X):
+        """Features of each text: ``[logits | embedding]``, float32.
+
+        Cached rows are read from ``cache_dir``; the model runs only on texts
+        not cached yet (each distinct text once). Calling ``transform``
+        before ``fit`` fits first.
+
+        Parameters
+        ----------
+        X : list of str, or list of list of str
+            Texts; at ``level="token"``, pre-split word lists.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_rows, n_logits_ + embedding_dim_)
+            One row per text (per word at token level, see
+            :meth:`sentence_index`), in input order.
+        """
+        texts = self._check_texts(X)
+        if not self._is_fitted():
+            self.fit(texts)
+        store = self._get_store()
+        token = self.level == "token"
+
+        keys = [text_key(t) for t in texts]
+        first = {}
+        for i, key in enumerate(keys):
+            first.setdefault(key, i)
+        uniq_keys = list(first)
+        uniq_texts = [texts[first[k]] for k in uniq_keys]
+        n_rows = [len(t) for t in uniq_texts] if token else None
+        found = store.get(uniq_keys, n_rows)
+        missing = [j for j, r in enumerate(found) if r is None]
+        if missing:
+            self._ensure_model()
+            computed = self._compute(
+                [uniq_texts[j] for j in missing], [uniq_keys[j] for j in missing], store
+            )
+            for j, rows in zip(missing, computed, strict=True):
+                found[j] = rows
+        by_key = dict(zip(uniq_keys, found, strict=True))
+        if not token:
+            return np.concatenate([by_key[k] for k in keys], axis=0).astype(
+                np.float32, copy=False
+            )
+        parts = [by_key[k] for k in keys]
+        if not any(p.shape[0] for p in parts):
+            return np.empty((0, self.n_features_out_), dtype=np.float32)
+        return np.concatenate(parts, axis=0).astype(np.float32, copy=False)
+
+    def sentence_index(self, X):
+        """Index of the text each output row of :meth:`transform` comes from.
+
+        At ``level="token"`` the rows of sentence ``i`` are its words, so this
+        is ``i`` repeated ``len(X[i])`` times; pass it as ``groups`` to
+        ``GroupKFold`` to keep a sentence's words in one fold. At
+        ``level="sequence"`` it is ``arange(len(X))``. The model is not run.
+
+        Parameters
+        ----------
+        X : list of str, or list of list of str
+            The input of :meth:`transform`.
+
+        Returns
+        -------
+        index : ndarray of shape (n_rows,), int64
+            Sentence index of each row.
+
+        Examples
+        --------
+        >>> from alien_sk import FeatureExtractor
+        >>> fe = FeatureExtractor("unused-folder", level="token")
+        >>> fe.sentence_index([["New", "York"], ["Hi"], ["a", "b", "c"]]).tolist()
+        [0, 0, 1, 2, 2, 2]
+        """
+        texts = self._check_texts(X)
+        if self.level == "sequence":
+            return np.arange(len(texts), dtype=np.int64)
+        return np.repeat(np.arange(len(texts), dtype=np.int64), [len(t) for t in texts])
+
+    # -- the forward passes ----------------------------------------------------------
+    def _tokenize(self, texts):
+        """Token ids of each text (list of dicts of lists) and word maps."""
+        tok = self._tokenizer
+        token = self.level == "token"
+        L = self.max_length_
+        kwargs = {"truncation": True, "max_length": L, "padding": False}
+        if token:
+            kwargs["is_split_into_words"] = True
+        enc = tok(texts, **kwargs)
+        encodings = getattr(enc, "encodings", None)
+        keys = [k for k in ("input_ids", "token_type_ids") if k in enc]
+        feats = [{k: list(enc[k][i]) for k in keys} for i in range(len(texts))]
+        if encodings is not None:
+            truncated = np.array([bool(e.overflowing) for e in encodings])
+        else:  # python tokenizer: compare with untruncated lengths
+            kw = {"is_split_into_words": True} if token else {}
+            full = tok(texts, truncation=False, padding=False, **kw)["input_ids"]
+            truncated = np.array([len(ids) > L for ids in full])
+        word_pos = None
+        if token:
+            word_pos = []
+            for i, words in enumerate(texts):
+                pos = np.full(len(words), -1, dtype=np.int64)
+                for t, w in enumerate(enc.word_ids(i)):
+                    if w is not None and pos[w] < 0:
+                        pos[w] = t
+                word_pos.append(pos)
+        for f in feats:
+            if not f["input_ids"]:
+                f["input_ids"] = [self._empty_id]
+                if "token_type_ids" in f:
+                    f["token_type_ids"] = [0]
+        return feats, truncated, word_pos
+
+    def _batch(self, feats, idx):
+        import torch
+
+        lengths = [len(feats[i]["input_ids"]) for i in idx]
+        T = max(lengths)
+        B = len(idx)
+        left = self.padding_side_ == "left"
+        arrays = {
+            k: np.full((B, T), self._pad_id if k == "input_ids" else 0, dtype=np.int64)
+            for k in feats[idx[0]]
+        }
+        mask = np.zeros((B, T), dtype=np.int64)
+        for r, i in enumerate(idx):
+            n = lengths[r]
+            sl = slice(T - n, T) if left else slice(0, n)
+            for k, arr in arrays.items():
+                arr[r, sl] = feats[i][k]
+            mask[r, sl] = 1
+        arrays["attention_mask"] = mask
+        if self._decoder:
+            arrays["position_ids"] = np.maximum(np.cumsum(mask, axis=1) - 1, 0)
+        device = self.device_
+        return {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}, T, left
+
+    def _compute(self, texts, keys, store):
+        """Run the model on ``texts`` (cache misses); store and return rows."""
+        import torch
+        from tqdm.auto import tqdm
+
+        token = self.level == "token"
+        feats, truncated, word_pos = self._tokenize(texts)
+        n_trunc = int(truncated.sum())
+        if n_trunc:
+            unit = "sentences" if token else "texts"
+            extra = "; words cut off have rows of NaN" if token else ""
+            warnings.warn(
+                f"{n_trunc} of {len(texts)} {unit} were longer than "
+                f"max_length={self.max_length_} tokens and were truncated{extra}.",
+                TruncationWarning,
+                stacklevel=3,
+            )
+        todo = [i for i in range(len(texts)) if not token or len(texts[i])]
+        lengths = np.array([len(feats[i]["input_ids"]) for i in todo])
+        order = [todo[j] for j in np.argsort(-lengths, kind="stable")]
+        results = [None] * len(texts)
+        F = self.n_features_out_
+        for i in range(len(texts)):
+            if token and not len(texts[i]):
+                results[i] = np.empty((0, F), dtype=np.float32)
+
+        captured = {}
+
+        def pre_hook(module, args):
+            captured["emb"] = args[0]
+
+        def hook(module, args, output):
+            captured["logits"] = output
+
+        show = self.progress_bar
+        if show == "auto":
+            show = bool(getattr(sys.stderr, "isatty", lambda: False)())
+        pending_keys, pending_rows, n_pending = [], [], 0
+        for i in range(len(texts)):
+            if results[i] is not None:
+                pending_keys.append(keys[i])
+                pending_rows.append(results[i])
+        model = self._model
+        handles = [
+            self._head.register_forward_pre_hook(pre_hook),
+            self._head.register_forward_hook(hook),
+        ]
+        cfg = (
+            model.config.get_text_config()
+            if hasattr(model.config, "get_text_config")
+            else model.config
+        )
+        restore_pad = self._decoder and getattr(cfg, "pad_token_id", None) is None
+        if restore_pad:
+            cfg.pad_token_id = self._pad_id
+        try:
+            with (
+                torch.inference_mode(),
+                tqdm(
+                    total=len(order),
+                    disable=not show,
+                    unit="text",
+                    desc="FeatureExtractor",
+                ) as bar,
+            ):
+                for start in range(0, len(order), self.batch_size):
+                    idx = order[start : start + self.batch_size]
+                    batch, T, left = self._batch(feats, idx)
+                    captured.clear()
+                    model(**batch)
+                    emb, logits = captured["emb"], captured["logits"]
+                    if token:
+                        rows = self._token_rows(
+                            idx, emb, logits, feats, word_pos, T, left
+                        )
+                    else:
+                        if emb.dim() == 3:  # decoder: last non-pad token
+                            mask = batch["attention_mask"]
+                            ar = torch.arange(T, device=mask.device)
+                            last = (ar * mask).argmax(dim=1)
+                            sel = torch.arange(len(idx), device=mask.device)
+                            emb, logits = emb[sel, last], logits[sel, last]
+                        out = torch.cat([logits, emb], dim=1).float().cpu().numpy()
+                        rows = [out[r : r + 1] for r in range(len(idx))]
+                    for i, row in zip(idx, rows, strict=True):
+                        results[i] = row
+                        pending_keys.append(keys[i])
+                        pending_rows.append(row)
+                        n_pending += row.shape[0] or 1
+                    if n_pending >= _FLUSH_ROWS:
+                        store.put(pending_keys, pending_rows)
+                        pending_keys, pending_rows, n_pending = [], [], 0
+                    bar.update(len(idx))
+        finally:
+            for h in handles:
+                h.remove()
+            if restore_pad:
+                cfg.pad_token_id = None
+        store.put(pending_keys, pending_rows)
+        return results
+
+    def _token_rows(self, idx, emb, logits, feats, word_pos, T, left):
+        import torch
+
+        out = torch.cat([logits, emb], dim=2).float().cpu().numpy()
+        rows = []
+        for r, i in enumerate(idx):
+            pos = word_pos[i]
+            n = len(feats[i]["input_ids"])
+            offset = T - n if left else 0
+            row = np.full((pos.shape[0], out.shape[2]), np.nan, dtype=np.float32)
+            ok = pos >= 0
+            row[ok] = out[r, pos[ok] + offset]
+            rows.append(row)
+        return rows
+
+    # -- output names and cache ------------------------------------------------------
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``logit_<label>`` then ``emb_<i>``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the input is raw text).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``n_logits_ + embedding_dim_`` names.
+        """
+        check_is_fitted(self, "model_fingerprint_")
+        names = [f"logit_{c}" for c in self.classes_]
+        names += [f"emb_{i}" for i in range(self.embedding_dim_)]
+        return np.asarray(names, dtype=object)
+
+    def cache_info(self):
+        """Describe the cached rows of this model and these settings.
+
+        Returns
+        -------
+        info : dict
+            ``path`` (the namespace folder, None without ``cache_dir``),
+            ``namespace``, ``n_entries`` (distinct texts cached), ``n_shards``
+            and ``size_bytes``.
+        """
+        check_is_fitted(self, "model_fingerprint_")
+        return self._get_store().info()
+
+    def clear_cache(self, all_namespaces=False):
+        """Delete the cached rows of this model and these settings.
+
+        Parameters
+        ----------
+        all_namespaces : bool, default=False
+            Also delete the rows of every other model or setting cached in
+            ``cache_dir``.
+
+        Returns
+        -------
+        n_removed : int
+            Number of cached texts of this namespace that were removed.
+        """
+        check_is_fitted(self, "model_fingerprint_")
+        return self._get_store().clear(all_namespaces=all_namespaces)

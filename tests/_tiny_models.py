@@ -1,0 +1,307 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Tiny random ``transformers`` classifiers, built offline for the tests.
+
+Every builder writes a randomly initialised model and its tokenizer into a
+folder, from a small config and a vocabulary written in code (no network, no
+Hugging Face Hub), so that ``AutoModelFor*.from_pretrained(path,
+local_files_only=True)`` and ``AutoTokenizer.from_pretrained(path)`` load them
+like any real checkpoint. The models have 2 layers, hidden size 16 and
+``num_labels`` labels named ``"neg"``, ``"neu"``, ``"pos"``, ... in
+``id2label`` order.
+
+Use :func:`save_tiny_model` for one family, or :data:`FAMILIES` to loop over
+all of them::
+
+    from _tiny_models import FAMILIES, save_tiny_model  # tests/ is on sys.path
+
+    path = save_tiny_model("bert", tmp_path / "bert")                  # sequence
+    path = save_tiny_model("llama", tmp_path / "llama", task="token")  # token
+
+Families: ``"bert"``, ``"distilbert"``, ``"roberta"``, ``"electra"``
+(encoders) and ``"gpt2"``, ``"llama"``, ``"qwen2"`` (decoders). GPT-2, Llama
+and Qwen2 tokenizers have no pad token, like the real ones.
+"""
+
+import string
+
+FAMILIES = ("bert", "distilbert", "roberta", "electra", "gpt2", "llama", "qwen2")
+ENCODERS = ("bert", "distilbert", "roberta", "electra")
+DECODERS = ("gpt2", "llama", "qwen2")
+LABEL_NAMES = ("neg", "neu", "pos", "mixed", "other")
+
+#: Words that tokenize to one token with the WordPiece vocabulary; other words
+#: split into letters (``"##x"`` continuation pieces), so word lists exercise
+#: the first-sub-token logic.
+WORDS = (
+    "the a an and or but not is was it this that movie film good bad great "
+    "awful plot actor story funny boring i you we they of to in on with"
+).split()
+
+#: A few sentences of different lengths, handy for tests.
+TEXTS = [
+    "the movie was good",
+    "a boring film , but the actor was great !",
+    "bad",
+    "it is not funny and the plot was awful , awful , awful .",
+    "We loved it",
+    "",
+    "zebras quietly juggle xylophones",
+]
+
+_MAX_POSITIONS = 64
+
+
+def _labels(num_labels):
+    if num_labels > len(LABEL_NAMES):
+        names = [f"label_{i}" for i in range(num_labels)]
+    else:
+        names = list(LABEL_NAMES[:num_labels])
+    id2label = dict(enumerate(names))
+    return id2label, {v: k for k, v in id2label.items()}
+
+
+def _wordpiece_vocab():
+    chars = string.ascii_lowercase + string.digits + string.punctuation
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens += list(chars) + ["##" + c for c in chars] + list(WORDS)
+    return {t: i for i, t in enumerate(dict.fromkeys(tokens))}
+
+
+def _bytes_to_unicode():
+    # GPT-2's reversible byte -> printable character map.
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+def _byte_bpe(specials):
+    """Byte-level BPE vocabulary (every byte) plus a few merges."""
+    merges = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("Ġ", "a"), ("o", "o"), ("Ġ", "m")]
+    tokens = list(specials) + _bytes_to_unicode()
+    tokens += ["".join(m) for m in merges]
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
+    return vocab, merges
+
+
+def _sentencepiece_bpe():
+    """Llama-style BPE: metaspace words, letters, byte fallback."""
+    tokens = ["<unk>", "<s>", "</s>"]
+    tokens += [f"<0x{b:02X}>" for b in range(256)]
+    tokens += ["▁"] + list(string.ascii_letters + string.digits + string.punctuation)
+    merges = [("▁", "t"), ("h", "e"), ("▁t", "he"), ("▁", "a")]
+    tokens += ["".join(m) for m in merges]
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
+    return vocab, merges
+
+
+def build_tokenizer(family):
+    """Build the tokenizer of a tiny model of ``family`` (no file needed).
+
+    Parameters
+    ----------
+    family : str
+        One of :data:`FAMILIES`.
+
+    Returns
+    -------
+    tokenizer : transformers.PreTrainedTokenizerBase
+        A fast tokenizer with ``model_max_length=64``.
+    """
+    import transformers as tf
+
+    common = {"model_max_length": _MAX_POSITIONS}
+    if family in ("bert", "electra"):
+        return tf.BertTokenizer(vocab=_wordpiece_vocab(), **common)
+    if family == "distilbert":
+        return tf.DistilBertTokenizer(vocab=_wordpiece_vocab(), **common)
+    if family == "roberta":
+        vocab, merges = _byte_bpe(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+        return tf.RobertaTokenizer(vocab=vocab, merges=merges, **common)
+    if family == "gpt2":
+        vocab, merges = _byte_bpe(["<|endoftext|>"])
+        return tf.GPT2Tokenizer(vocab=vocab, merges=merges, **common)
+    if family == "qwen2":
+        vocab, merges = _byte_bpe(["<|endoftext|>"])
+        return tf.Qwen2Tokenizer(
+            vocab=vocab,
+            merges=merges,
+            unk_token=None,
+            bos_token=None,
+            eos_token="<|endoftext|>",
+            pad_token=None,
+            **common,
+        )
+    if family == "llama":
+        vocab, merges = _sentencepiece_bpe()
+        return tf.LlamaTokenizer(vocab=vocab, merges=merges, **common)
+    raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}.")
+
+
+def build_config(family, vocab_size, num_labels=3, **overrides):
+    """Config of a 2-layer, hidden-size-16 model of ``family``.
+
+    Parameters
+    ----------
+    family : str
+        One of :data:`FAMILIES`.
+    vocab_size : int
+        Size of the tokenizer's vocabulary.
+    num_labels : int, default=3
+        Number of output labels (``id2label`` = neg, neu, pos, ...).
+    **overrides
+        Extra config attributes.
+
+    Returns
+    -------
+    config : transformers.PretrainedConfig
+    """
+    import transformers as tf
+
+    id2label, label2id = _labels(num_labels)
+    labels = {"id2label": id2label, "label2id": label2id}
+    bert_like = {
+        "vocab_size": vocab_size,
+        "hidden_size": 16,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 32,
+        "max_position_embeddings": _MAX_POSITIONS,
+    }
+    llama_like = {
+        "vocab_size": vocab_size,
+        "hidden_size": 16,
+        "intermediate_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "max_position_embeddings": _MAX_POSITIONS,
+    }
+    if family == "bert":
+        cfg = tf.BertConfig(**bert_like, pad_token_id=0, **labels)
+    elif family == "electra":
+        cfg = tf.ElectraConfig(**bert_like, embedding_size=8, pad_token_id=0, **labels)
+    elif family == "distilbert":
+        cfg = tf.DistilBertConfig(
+            vocab_size=vocab_size,
+            dim=16,
+            n_layers=2,
+            n_heads=2,
+            hidden_dim=32,
+            max_position_embeddings=_MAX_POSITIONS,
+            pad_token_id=0,
+            **labels,
+        )
+    elif family == "roberta":
+        cfg = tf.RobertaConfig(
+            **{**bert_like, "max_position_embeddings": _MAX_POSITIONS + 2},
+            pad_token_id=1,
+            bos_token_id=0,
+            eos_token_id=2,
+            **labels,
+        )
+    elif family == "gpt2":
+        cfg = tf.GPT2Config(
+            vocab_size=vocab_size,
+            n_embd=16,
+            n_layer=2,
+            n_head=2,
+            n_positions=_MAX_POSITIONS,
+            bos_token_id=0,
+            eos_token_id=0,
+            **labels,
+        )
+    elif family == "llama":
+        cfg = tf.LlamaConfig(**llama_like, bos_token_id=1, eos_token_id=2, **labels)
+    elif family == "qwen2":
+        cfg = tf.Qwen2Config(**llama_like, bos_token_id=None, eos_token_id=0, **labels)
+    else:
+        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}.")
+    # larger random weights than the default 0.02, so that logits are O(1)
+    # and numerical comparisons in the tests are meaningful
+    cfg.initializer_range = 0.3
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    return cfg
+
+
+def build_tiny_model(family, task="sequence", num_labels=3, seed=0):
+    """Build a random tiny classifier and its tokenizer in memory.
+
+    Parameters
+    ----------
+    family : str
+        One of :data:`FAMILIES`.
+    task : {"sequence", "token"}, default="sequence"
+        ``AutoModelForSequenceClassification`` or
+        ``AutoModelForTokenClassification``.
+    num_labels : int, default=3
+        Number of labels.
+    seed : int, default=0
+        Seed of the random initialisation (``torch.manual_seed``).
+
+    Returns
+    -------
+    model : transformers.PreTrainedModel
+        In eval mode, float32, on the CPU.
+    tokenizer : transformers.PreTrainedTokenizerBase
+    """
+    import torch
+    import transformers as tf
+
+    tokenizer = build_tokenizer(family)
+    config = build_config(family, len(tokenizer), num_labels=num_labels)
+    auto = {
+        "sequence": tf.AutoModelForSequenceClassification,
+        "token": tf.AutoModelForTokenClassification,
+    }[task]
+    torch.manual_seed(seed)
+    model = auto.from_config(config).eval()
+    # random-init biases are zero: make them non-zero so that tests of
+    # ``embedding @ W.T + b`` check the bias too
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear) and module.bias is not None:
+                module.bias.normal_(0.0, 0.1)
+    return model, tokenizer
+
+
+def save_tiny_model(family, path, task="sequence", num_labels=3, seed=0):
+    """Build a tiny classifier of ``family`` and save it with its tokenizer.
+
+    Parameters
+    ----------
+    family : str
+        One of :data:`FAMILIES`.
+    path : str or path-like
+        Folder to write (created if missing).
+    task : {"sequence", "token"}, default="sequence"
+        Sequence or token classification.
+    num_labels : int, default=3
+        Number of labels.
+    seed : int, default=0
+        Seed of the random weights.
+
+    Returns
+    -------
+    path : str
+        The folder, loadable with ``from_pretrained(path, local_files_only=True)``.
+    """
+    import os
+
+    model, tokenizer = build_tiny_model(family, task, num_labels=num_labels, seed=seed)
+    path = os.fspath(path)
+    os.makedirs(path, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

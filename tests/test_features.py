@@ -1,0 +1,402 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""FeatureExtractor against the models' own outputs, for every family."""
+
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from _tiny_models import DECODERS, ENCODERS, FAMILIES, TEXTS, build_tiny_model
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold
+
+from alien_sk.exceptions import AlienSkWarning, TruncationWarning
+from alien_sk.features import FeatureExtractor
+
+torch = pytest.importorskip("torch")
+tf = pytest.importorskip("transformers")
+
+N_LABELS = 3
+
+
+def _load(path, task="sequence", padding_side=None):
+    auto = (
+        tf.AutoModelForTokenClassification
+        if task == "token"
+        else tf.AutoModelForSequenceClassification
+    )
+    model = auto.from_pretrained(path, local_files_only=True).eval()
+    tok = tf.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    if padding_side is not None:
+        tok.padding_side = padding_side
+    return model, tok
+
+
+def _extractor(path, **kw):
+    kw.setdefault("device", "cpu")
+    kw.setdefault("progress_bar", False)
+    return FeatureExtractor(path, **kw)
+
+
+def _single_forward(model, tok, text):
+    """Logits of one text, unpadded, straight from the model."""
+    ids = tok(text)["input_ids"]
+    if not ids:  # GPT-2 / Qwen2 tokenize "" to nothing: the extractor feeds EOS
+        ids = [tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id]
+    with torch.no_grad():
+        return model(input_ids=torch.tensor([ids])).logits[0].numpy()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_rows_equal_model_outputs(family, tiny_model_path):
+    """logits == model(**batch).logits; embedding @ W.T + b == logits; per-text rows."""
+    path = tiny_model_path(family)
+    fe = _extractor(path, batch_size=3)
+    X = fe.fit_transform(TEXTS)
+    assert X.dtype == np.float32
+    assert X.shape == (len(TEXTS), fe.n_logits_ + fe.embedding_dim_)
+    assert fe.n_logits_ == N_LABELS
+    assert fe.classes_.tolist() == ["neg", "neu", "pos"]
+    assert fe.model_type_ == family
+    logits, emb = X[:, :N_LABELS], X[:, N_LABELS:]
+
+    model, tok = _load(path)
+    # 1. a padded batch through the model's own forward (right padding, pad
+    #    token set as users do for decoders)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+        model.config.pad_token_id = tok.pad_token_id
+    tok.padding_side = "right"
+    nonempty = [i for i, t in enumerate(TEXTS) if tok(t)["input_ids"]]
+    batch = tok([TEXTS[i] for i in nonempty], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        ref = model(**batch).logits.numpy()
+    np.testing.assert_allclose(logits[nonempty], ref, atol=1e-5, rtol=0)
+    assert np.abs(ref).max() > 0.05  # the comparison is not vacuous
+
+    # 2. the captured embedding is the final linear layer's input
+    layer = dict(model.named_modules())[fe.layer_]
+    assert isinstance(layer, torch.nn.Linear)
+    W = layer.weight.detach().numpy()
+    b = 0.0 if layer.bias is None else layer.bias.detach().numpy()
+    np.testing.assert_allclose(emb @ W.T + b, logits, atol=1e-5, rtol=0)
+
+    # 3. a text's row does not depend on its batch: single unpadded forwards
+    fresh_model, fresh_tok = _load(path)
+    for i, text in enumerate(TEXTS):
+        np.testing.assert_allclose(
+            logits[i], _single_forward(fresh_model, fresh_tok, text), atol=1e-5, rtol=0
+        )
+
+
+@pytest.mark.parametrize("family", DECODERS)
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_decoder_padding_side(family, side, tiny_model_path):
+    """Left- and right-padded batches both give the unpadded single-text rows."""
+    path = tiny_model_path(family)
+    model, tok = _load(path, padding_side=side)
+    assert tok.pad_token is None  # the extractor must cope without one
+    fe = _extractor(model, tokenizer=tok, batch_size=4)
+    X = fe.fit_transform(TEXTS)
+    assert fe.padding_side_ == side
+    assert tok.pad_token is None and model.config.pad_token_id is None  # untouched
+    for i, text in enumerate(TEXTS):
+        np.testing.assert_allclose(
+            X[i, :N_LABELS], _single_forward(model, tok, text), atol=1e-5, rtol=0
+        )
+
+
+def test_loaded_model_equals_path(tiny_model_path):
+    path = tiny_model_path("bert")
+    model, tok = _load(path)
+    a = _extractor(path).fit(TEXTS)
+    b = _extractor(model, tokenizer=tok).fit(TEXTS)
+    assert a.model_fingerprint_ == b.model_fingerprint_
+    np.testing.assert_array_equal(a.transform(TEXTS), b.transform(TEXTS))
+    # training mode: the extractor evaluates a copy in eval mode, model untouched
+    model.train()
+    c = _extractor(model, tokenizer=tok)
+    np.testing.assert_allclose(c.fit_transform(TEXTS), a.transform(TEXTS), atol=1e-6)
+    assert model.training
+
+
+def test_order_and_duplicates(tiny_model_path):
+    """Length sorting is undone; duplicates get identical rows."""
+    fe = _extractor(tiny_model_path("bert"), batch_size=2)
+    texts = TEXTS + TEXTS[::-1] + [TEXTS[1]]
+    X = fe.fit_transform(texts)
+    ref = fe.transform(TEXTS)
+    n = len(TEXTS)
+    np.testing.assert_allclose(X[:n], ref, atol=1e-6)
+    np.testing.assert_allclose(X[n : 2 * n], ref[::-1], atol=1e-6)
+    np.testing.assert_array_equal(X[-1], X[1])
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta", "llama"])
+def test_token_level(family, tiny_model_path):
+    """One row per word, read at its first sub-token; sentence index for groups."""
+    path = tiny_model_path(family, task="token")
+    sentences = [
+        ["the", "movie", "was", "xylophonic"],
+        ["Zebras", "juggle"],
+        ["bad"],
+        ["it", "was", "not", "funny", ",", "awful", "plot"],
+    ]
+    fe = _extractor(path, level="token", batch_size=3)
+    X = fe.fit_transform(sentences)
+    n_words = sum(len(s) for s in sentences)
+    assert X.shape == (n_words, fe.n_logits_ + fe.embedding_dim_)
+    groups = fe.sentence_index(sentences)
+    assert groups.tolist() == [0, 0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 3, 3, 3]
+
+    model, _ = _load(path, task="token")
+    tok = (
+        tf.AutoTokenizer.from_pretrained(
+            path, local_files_only=True, add_prefix_space=True
+        )
+        if family == "roberta"
+        else tf.AutoTokenizer.from_pretrained(path)
+    )
+    layer = dict(model.named_modules())[fe.layer_]
+    W, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+    row = 0
+    for words in sentences:
+        enc = tok(words, is_split_into_words=True)
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([enc["input_ids"]])).logits[0].numpy()
+        word_ids = enc.word_ids()
+        for w in range(len(words)):
+            first = word_ids.index(w)
+            np.testing.assert_allclose(X[row, : fe.n_logits_], logits[first], atol=1e-5)
+            row += 1
+    np.testing.assert_allclose(
+        X[:, fe.n_logits_ :] @ W.T + b, X[:, : fe.n_logits_], atol=1e-5
+    )
+    # GroupKFold keeps each sentence's words together
+    for train, test in GroupKFold(n_splits=2).split(X, groups=groups):
+        assert not set(groups[train]) & set(groups[test])
+
+
+def test_token_level_truncation_and_empty_sentence(tiny_model_path):
+    fe = _extractor(tiny_model_path("bert", task="token"), level="token", max_length=6)
+    sentences = [["good"], [], ["a", "b", "c", "d", "e", "f", "g"]]
+    with pytest.warns(TruncationWarning, match="1 of 3 sentences"):
+        X = fe.fit_transform(sentences)
+    assert X.shape[0] == 8
+    # [CLS] + 4 words + [SEP] fit in 6 tokens: the last 3 words are cut off
+    assert np.isfinite(X[:5]).all()
+    assert np.isnan(X[5:]).all()
+
+
+def test_truncation_warning_counts_texts(tiny_model_path):
+    fe = _extractor(tiny_model_path("bert"), max_length=5)
+    texts = ["good", "the movie was good and great", "bad", "it was not funny at all"]
+    with pytest.warns(TruncationWarning, match=r"^2 of 4 texts .*max_length=5") as rec:
+        X = fe.fit_transform(texts)
+    assert len([w for w in rec if issubclass(w.category, TruncationWarning)]) == 1
+    assert np.isfinite(X).all()
+    # the truncated row is the forward of the first 5 tokens
+    model, tok = _load(tiny_model_path("bert"))
+    ids = tok(texts[1], truncation=True, max_length=5)["input_ids"]
+    assert len(ids) == 5
+    with torch.no_grad():
+        ref = model(input_ids=torch.tensor([ids])).logits[0].numpy()
+    np.testing.assert_allclose(X[1, :N_LABELS], ref, atol=1e-5)
+
+
+def test_max_length_default_and_limit(tiny_model_path):
+    fe = _extractor(tiny_model_path("roberta")).fit()
+    assert fe.max_length_ == 64  # 66 positions minus RoBERTa's padding offset
+    with pytest.raises(ValueError, match="max_length=100 exceeds the 64 tokens"):
+        _extractor(tiny_model_path("bert"), max_length=100).fit()
+
+
+@pytest.mark.parametrize(
+    "X, err, match",
+    [
+        (
+            "just one text",
+            ValueError,
+            "^Iterable over raw text documents expected, string",
+        ),
+        (None, TypeError, "X is None"),
+        ([], ValueError, "X is empty"),
+        (["ok", None], TypeError, r"X\[1\] is None"),
+        (["ok", "fine", float("nan")], TypeError, r"X\[2\] is NaN"),
+        ([3, "ok"], TypeError, r"X\[0\] is of type int"),
+        (np.array([["a", "b"]]), ValueError, "1-D sequence of texts"),
+        (5, TypeError, "iterable of texts"),
+    ],
+)
+def test_bad_input(X, err, match, tiny_model_path):
+    fe = _extractor(tiny_model_path("bert"))
+    with pytest.raises(err, match=match):
+        fe.fit_transform(X)
+
+
+@pytest.mark.parametrize(
+    "X, err, match",
+    [
+        (["a", "b"], TypeError, r"X\[0\] is a string; level='token'"),
+        ([["a"], None], TypeError, r"X\[1\] is None"),
+        ([["a", 1]], TypeError, r"X\[0\]\[1\] is of type int"),
+        ([["a", " "]], ValueError, r"X\[0\]\[1\] is an empty or blank word"),
+    ],
+)
+def test_bad_token_input(X, err, match, tiny_model_path):
+    fe = _extractor(tiny_model_path("bert", task="token"), level="token")
+    with pytest.raises(err, match=match):
+        fe.fit_transform(X)
+
+
+def test_numpy_and_pandas_input(tiny_model_path):
+    fe = _extractor(tiny_model_path("bert")).fit()
+    ref = fe.transform(TEXTS)
+    np.testing.assert_array_equal(fe.transform(np.array(TEXTS, dtype=object)), ref)
+    np.testing.assert_array_equal(fe.transform(tuple(TEXTS)), ref)
+    pd = pytest.importorskip("pandas")
+    np.testing.assert_array_equal(fe.transform(pd.Series(TEXTS)), ref)
+    with pytest.raises(ValueError, match="2-D table"):
+        fe.transform(pd.DataFrame({"text": TEXTS}))
+
+
+def test_model_errors(tmp_path, tiny_model_path):
+    with pytest.raises(ValueError, match="does not exist or is not a folder"):
+        _extractor(str(tmp_path / "missing")).fit()
+    with pytest.raises(ValueError, match="could not load a transformers config"):
+        _extractor(str(tmp_path)).fit()  # a folder without a model
+    model, tok = _load(tiny_model_path("bert"))
+    with pytest.raises(ValueError, match="tokenizer is required"):
+        _extractor(model).fit()
+    # an unknown family names the supported ones
+    cfg = tf.AlbertConfig(
+        vocab_size=30,
+        embedding_size=8,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=16,
+        num_labels=2,
+    )
+    albert = tf.AlbertForSequenceClassification(cfg).eval()
+    with pytest.raises(
+        ValueError, match="model_type='albert'; supported model types: bert, "
+    ):
+        _extractor(albert, tokenizer=tok).fit()
+    # a sequence model used at token level: its token head would be random
+    with pytest.warns(AlienSkWarning, match="randomly initialised"):
+        _extractor(tiny_model_path("roberta"), level="token").fit()
+
+
+def test_invalid_params(tiny_model_path):
+    with pytest.raises(ValueError, match="batch_size"):
+        _extractor(tiny_model_path("bert"), batch_size=0).fit()
+    with pytest.raises(ValueError, match="level"):
+        _extractor(tiny_model_path("bert"), level="word").fit()
+    with pytest.raises(ValueError, match="CUDA is not available|cuda"):
+        if torch.cuda.is_available():
+            pytest.skip("CUDA present")
+        _extractor(tiny_model_path("bert"), device="cuda").fit()
+
+
+def test_api_tags_names_and_unfitted(tiny_model_path):
+    path = tiny_model_path("bert")
+    fe = _extractor(path)
+    tags = fe.__sklearn_tags__()
+    assert tags.input_tags.string and not tags.input_tags.two_d_array
+    assert not tags.requires_fit
+    X = fe.transform(TEXTS[:2])  # requires_fit=False: transform fits on the fly
+    assert X.shape == (2, fe.n_features_out_)
+    names = fe.get_feature_names_out()
+    assert names.tolist()[:4] == ["logit_neg", "logit_neu", "logit_pos", "emb_0"]
+    assert names[-1] == f"emb_{fe.embedding_dim_ - 1}"
+    assert len(names) == fe.n_features_out_ == 3 + 16
+    unfitted = _extractor(path)
+    with pytest.raises(Exception, match="not fitted"):
+        unfitted.get_feature_names_out()
+
+
+def test_pandas_output(tiny_model_path):
+    pd = pytest.importorskip("pandas")
+    fe = _extractor(tiny_model_path("bert")).set_output(transform="pandas")
+    df = fe.fit_transform(TEXTS[:2])
+    names = fe.get_feature_names_out()
+    assert isinstance(df, pd.DataFrame) and list(df.columns) == names.tolist()
+
+
+def test_fit_does_not_modify_params(tiny_model_path):
+    model, tok = _load(tiny_model_path("gpt2"))
+    fe = _extractor(model, tokenizer=tok, dtype="float32")
+    before = joblib.hash(fe.get_params())
+    fe.fit_transform(TEXTS)
+    assert joblib.hash(fe.get_params()) == before
+
+
+def test_pickle_clone_joblib_reload_lazily(tmp_path, tiny_model_path):
+    path = tiny_model_path("qwen2")
+    fe = _extractor(path).fit()
+    ref = fe.transform(TEXTS)
+    state = fe.__getstate__()
+    assert "_model" not in state and "_tokenizer" not in state
+    blob = pickle.dumps(fe)
+    assert len(blob) < 5000  # no weights inside
+    joblib.dump(fe, tmp_path / "fe.joblib")
+    loaded = joblib.load(tmp_path / "fe.joblib")
+    assert getattr(loaded, "_model", None) is None
+    np.testing.assert_array_equal(loaded.transform(TEXTS), ref)
+    assert loaded._model is not None  # reloaded on demand
+    cloned = clone(fe)
+    assert not hasattr(cloned, "model_fingerprint_")
+    np.testing.assert_array_equal(cloned.fit_transform(TEXTS), ref)
+
+
+def test_reload_detects_changed_model(tmp_path):
+    from _tiny_models import save_tiny_model
+
+    path = save_tiny_model("bert", tmp_path / "m", seed=0)
+    fe = _extractor(path).fit()
+    blob = pickle.dumps(fe)
+    save_tiny_model("bert", tmp_path / "m", seed=1)  # overwrite the weights
+    with pytest.raises(ValueError, match="differs from the one this FeatureExtractor"):
+        pickle.loads(blob).transform(TEXTS)
+
+
+def test_dtype_bfloat16(tiny_model_path):
+    path = tiny_model_path("llama")
+    fe32 = _extractor(path).fit()
+    fe16 = _extractor(path, dtype="bfloat16").fit()
+    assert fe16.dtype_ == "torch.bfloat16"
+    X32, X16 = fe32.transform(TEXTS), fe16.transform(TEXTS)
+    assert X16.dtype == np.float32
+    np.testing.assert_allclose(X16, X32, atol=0.2)
+    assert fe32.model_fingerprint_ != fe16.model_fingerprint_
+
+
+def test_random_head_warns(tmp_path, tiny_model_path):
+    """A checkpoint without classifier weights gets a clear warning."""
+    model, tok = _load(tiny_model_path("bert"))
+    model.bert.save_pretrained(tmp_path)  # the encoder only
+    tok.save_pretrained(tmp_path)
+    with pytest.warns(AlienSkWarning, match="randomly initialised"):
+        _extractor(str(tmp_path)).fit()
+
+
+def test_progress_bar(capsys, tiny_model_path):
+    fe = _extractor(tiny_model_path("bert"), progress_bar=True)
+    fe.fit_transform(TEXTS)
+    assert "FeatureExtractor" in capsys.readouterr().err
+    fe = _extractor(tiny_model_path("bert"), progress_bar="auto")  # not a tty here
+    fe.fit_transform(TEXTS)
+    assert "FeatureExtractor" not in capsys.readouterr().err
+
+
+def test_build_tiny_model_helper():
+    model, tok = build_tiny_model("distilbert", task="token", num_labels=5)
+    assert model.config.num_labels == 5 and not model.training
+    assert tok.model_max_length == 64
+    assert set(ENCODERS) | set(DECODERS) == set(FAMILIES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tok(["a b c"])
