@@ -1,0 +1,350 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Selective prediction: answer when the uncertainty is low, abstain otherwise.
+
+:func:`select_threshold` picks, on a held-out calibration set, the largest
+uncertainty threshold whose selective risk (error rate among the accepted
+samples, those with ``uncertainty <= threshold``) stays at or below a target.
+Without correction this is an **empirical** bound: it holds on the calibration
+data, not necessarily on new data. With ``correction="clopper-pearson"`` the
+risk is replaced by a one-sided binomial (Clopper-Pearson) upper confidence
+bound, made simultaneous over the candidate thresholds (Bonferroni), which
+gives a finite-sample guarantee (see :func:`select_threshold`).
+:func:`abstain_mask` applies a threshold to new scores.
+
+This module imports only numpy, scipy and scikit-learn (never torch).
+"""
+
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+from scipy.stats import beta
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from alien_sk.metrics import _check_inputs
+
+__all__ = [
+    "SelectiveThreshold",
+    "abstain_mask",
+    "clopper_pearson_upper_bound",
+    "select_threshold",
+]
+
+
+@validate_params(
+    {
+        "n_errors": ["array-like", Interval(Real, 0, None, closed="left")],
+        "n_samples": ["array-like", Interval(Real, 1, None, closed="left")],
+        "confidence": [Interval(Real, 0, 1, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def clopper_pearson_upper_bound(n_errors, n_samples, *, confidence=0.9):
+    """One-sided Clopper-Pearson upper confidence bound on an error rate.
+
+    The exact binomial bound: the largest ``p`` such that observing at most
+    ``n_errors`` errors among ``n_samples`` has probability ``>= 1 -
+    confidence``, i.e. ``beta.ppf(confidence, n_errors + 1, n_samples -
+    n_errors)``, and 1 when every sample is an error. With probability at
+    least ``confidence`` the true error rate is at most this bound.
+
+    Parameters
+    ----------
+    n_errors : int or array-like of int
+        Number of errors observed.
+    n_samples : int or array-like of int
+        Number of samples (>= 1, >= ``n_errors``).
+    confidence : float, default=0.9
+        Confidence level ``1 - delta``, in (0, 1).
+
+    Returns
+    -------
+    bound : float or ndarray
+        Upper bound(s), in [0, 1].
+
+    References
+    ----------
+    Clopper, Pearson, "The use of confidence or fiducial limits illustrated
+    in the case of the binomial", Biometrika, 1934.
+
+    Examples
+    --------
+    >>> from alien_sk.selective import clopper_pearson_upper_bound
+    >>> # no error in 10 samples: 1 - 0.1 ** (1 / 10)
+    >>> round(float(clopper_pearson_upper_bound(0, 10, confidence=0.9)), 4)
+    0.2057
+    """
+    k = np.asarray(n_errors, dtype=np.float64)
+    n = np.asarray(n_samples, dtype=np.float64)
+    if np.any(k < 0) or np.any(n < 1) or np.any(k > n):
+        raise ValueError(
+            "clopper_pearson_upper_bound needs 0 <= n_errors <= n_samples and "
+            "n_samples >= 1."
+        )
+    full = k >= n
+    bound = np.ones(np.broadcast(k, n).shape)
+    kk, nn = np.broadcast_arrays(k, n)
+    ok = ~np.broadcast_to(full, bound.shape)
+    bound[ok] = beta.ppf(confidence, kk[ok] + 1, nn[ok] - kk[ok])
+    return bound if bound.ndim else float(bound)
+
+
+@dataclass(frozen=True)
+class SelectiveThreshold:
+    """Result of :func:`select_threshold`.
+
+    A sample is accepted (answered) when its uncertainty is ``<= threshold``
+    and abstained on otherwise.
+
+    Attributes
+    ----------
+    threshold : float
+        Uncertainty threshold.
+    coverage : float
+        Fraction of the calibration samples accepted.
+    risk : float
+        Empirical selective risk: error rate among the accepted calibration
+        samples (at most ``target_risk`` when ``correction`` is None).
+    risk_upper_bound : float or None
+        Clopper-Pearson upper bound on the selective risk used for the choice
+        (at most ``target_risk``), or None without correction.
+    n_accepted : int
+        Number of accepted calibration samples.
+    n_errors : int
+        Number of errors among them.
+    target_risk : float
+        The requested target.
+    correction : str or None
+        The correction used.
+    delta : float
+        Allowed failure probability of the corrected bound.
+
+    Examples
+    --------
+    >>> from alien_sk.selective import select_threshold
+    >>> sel = select_threshold([0, 0, 1, 1], [0, 0, 1, 0], [0.1, 0.2, 0.3, 0.9],
+    ...                        target_risk=0.0)
+    >>> sel.threshold, sel.coverage
+    (0.3, 0.75)
+    >>> sel.abstain([0.05, 0.5]).tolist()
+    [False, True]
+    """
+
+    threshold: float
+    coverage: float
+    risk: float
+    risk_upper_bound: float | None
+    n_accepted: int
+    n_errors: int
+    target_risk: float
+    correction: str | None
+    delta: float
+
+    def abstain(self, uncertainty):
+        """Boolean mask, True where the prediction should be withheld.
+
+        Parameters
+        ----------
+        uncertainty : array-like of shape (n_samples,)
+            Uncertainty scores of new samples.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_samples,), bool
+            ``uncertainty > threshold``.
+        """
+        return abstain_mask(uncertainty, self.threshold)
+
+
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_pred": ["array-like"],
+        "uncertainty": ["array-like"],
+        "target_risk": [Interval(Real, 0, 1, closed="both")],
+        "correction": [StrOptions({"clopper-pearson"}), None],
+        "delta": [Interval(Real, 0, 1, closed="neither")],
+        "candidates": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def select_threshold(
+    y_true,
+    y_pred,
+    uncertainty,
+    *,
+    target_risk,
+    correction=None,
+    delta=0.1,
+    candidates=None,
+):
+    """Largest uncertainty threshold whose selective risk meets a target.
+
+    For each candidate threshold ``t``, the calibration samples with
+    ``uncertainty <= t`` are accepted; the selective risk is their error rate
+    (errors are ``y_true != y_pred``). The largest ``t`` (hence the largest
+    coverage) whose criterion is at most ``target_risk`` is returned. Tied
+    uncertainties are accepted or rejected together.
+
+    * ``correction=None``: the criterion is the empirical selective risk. The
+      chosen threshold meets the target **on the calibration data only**; on
+      new data the risk may be higher (it is an empirical, not a guaranteed,
+      bound), all the more so with few accepted samples.
+    * ``correction="clopper-pearson"``: the criterion is the one-sided
+      Clopper-Pearson upper bound of the risk at confidence
+      ``1 - delta / m``, where ``m`` is the number of candidate thresholds
+      (Bonferroni), so that all the bounds hold together with probability
+      ``>= 1 - delta``. If the calibration samples are i.i.d. from the test
+      distribution and ``candidates`` is fixed in advance (independently of
+      the calibration data), then with probability ``>= 1 - delta`` over the
+      calibration set, the selective risk of the chosen threshold on new data
+      is at most ``target_risk``. With the default candidates (the calibration
+      scores themselves, as in Geifman & El-Yaniv's SGR) the candidate set
+      depends on the data and the guarantee is approximate. The corrected
+      threshold is never larger than the empirical one.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels of the calibration set.
+    y_pred : array-like of shape (n_samples,)
+        Classifier predictions on the calibration set.
+    uncertainty : array-like of shape (n_samples,)
+        Uncertainty scores on the calibration set (higher = more likely wrong).
+    target_risk : float in [0, 1]
+        Highest acceptable selective risk.
+    correction : {"clopper-pearson"} or None, default=None
+        Finite-sample correction, see above.
+    delta : float in (0, 1), default=0.1
+        Allowed failure probability of the corrected bound (ignored without
+        correction).
+    candidates : array-like of shape (n_candidates,), default=None
+        Candidate thresholds; None uses the distinct calibration
+        uncertainties. Candidates that accept no calibration sample are
+        skipped.
+
+    Returns
+    -------
+    selection : SelectiveThreshold
+        The threshold, the coverage and risk reached on the calibration set,
+        and the bound used.
+
+    Raises
+    ------
+    ValueError
+        If no candidate threshold meets the target (even accepting only the
+        most certain samples); the message gives the lowest value reached.
+
+    References
+    ----------
+    Geifman, El-Yaniv, "Selective Classification for Deep Neural Networks",
+    NeurIPS 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from alien_sk.selective import select_threshold
+    >>> y_true = np.array([0, 1, 1, 0, 1, 0, 1, 1])
+    >>> y_pred = np.array([0, 1, 1, 0, 1, 1, 1, 0])   # rows 5 and 7 wrong
+    >>> u = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    >>> sel = select_threshold(y_true, y_pred, u, target_risk=0.2)
+    >>> sel.threshold, sel.coverage, round(sel.risk, 4)   # 1 error in 7
+    (0.7, 0.875, 0.1429)
+    """
+    errors, uncertainty, _ = _check_inputs(y_true, y_pred, uncertainty)
+    order = np.argsort(uncertainty, kind="mergesort")
+    u_sorted = uncertainty[order]
+    cum_errors = np.cumsum(errors[order])
+    if candidates is None:
+        cand = np.unique(u_sorted)
+    else:
+        cand = np.unique(np.asarray(candidates, dtype=np.float64).ravel())
+        if cand.shape[0] == 0 or np.isnan(cand).any():
+            raise ValueError("candidates must be a non-empty array without NaN.")
+    n_accepted = np.searchsorted(u_sorted, cand, side="right")
+    keep = n_accepted > 0
+    if not keep.any():
+        raise ValueError(
+            "No candidate threshold accepts any calibration sample: every "
+            f"candidate is below the smallest uncertainty {u_sorted[0]!r}."
+        )
+    m = cand.shape[0]
+    cand, n_accepted = cand[keep], n_accepted[keep]
+    n_err = cum_errors[n_accepted - 1]
+    risk = n_err / n_accepted
+    if correction is None:
+        criterion = risk
+    else:
+        criterion = clopper_pearson_upper_bound(
+            n_err, n_accepted, confidence=1 - delta / m
+        )
+    ok = np.flatnonzero(criterion <= target_risk)
+    if ok.shape[0] == 0:
+        best = int(np.argmin(criterion))
+        what = (
+            "empirical selective risk"
+            if correction is None
+            else f"Clopper-Pearson upper bound (delta={delta}, {m} candidates)"
+        )
+        fix = (
+            "a larger target_risk"
+            if correction is None
+            else "a larger target_risk, a larger delta or more calibration samples"
+        )
+        raise ValueError(
+            f"target_risk={target_risk} is unreachable: no threshold keeps the "
+            f"{what} at or below it; the lowest is {criterion[best]:.4g} (at "
+            f"coverage {n_accepted[best] / u_sorted.shape[0]:.4g}). Use {fix}."
+        )
+    i = ok[-1]
+    return SelectiveThreshold(
+        threshold=float(cand[i]),
+        coverage=float(n_accepted[i] / u_sorted.shape[0]),
+        risk=float(risk[i]),
+        risk_upper_bound=None if correction is None else float(criterion[i]),
+        n_accepted=int(n_accepted[i]),
+        n_errors=int(n_err[i]),
+        target_risk=float(target_risk),
+        correction=correction,
+        delta=float(delta),
+    )
+
+
+@validate_params(
+    {"uncertainty": ["array-like"], "threshold": [Real]},
+    prefer_skip_nested_validation=True,
+)
+def abstain_mask(uncertainty, threshold):
+    """Where to abstain: ``uncertainty > threshold``.
+
+    Parameters
+    ----------
+    uncertainty : array-like of shape (n_samples,)
+        Uncertainty scores.
+    threshold : float
+        Threshold, e.g. ``select_threshold(...).threshold``.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_samples,), bool
+        True where the prediction should be withheld.
+
+    Examples
+    --------
+    >>> from alien_sk.selective import abstain_mask
+    >>> abstain_mask([0.1, 0.5, 0.9], 0.5).tolist()
+    [False, False, True]
+    """
+    uncertainty = np.asarray(uncertainty, dtype=np.float64)
+    if uncertainty.ndim != 1:
+        raise ValueError(
+            "uncertainty should be a 1d array, got an array of shape "
+            f"{uncertainty.shape} instead."
+        )
+    if np.isnan(uncertainty).any():
+        raise ValueError(
+            "uncertainty contains NaN (first at row "
+            f"{int(np.flatnonzero(np.isnan(uncertainty))[0])})."
+        )
+    return uncertainty > threshold

@@ -1,0 +1,221 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Selective prediction: threshold choice, finite-sample correction, abstention."""
+
+import numpy as np
+import pytest
+from scipy.stats import binom
+from sklearn.utils._param_validation import InvalidParameterError
+
+from alien_sk.selective import (
+    SelectiveThreshold,
+    abstain_mask,
+    clopper_pearson_upper_bound,
+    select_threshold,
+)
+
+
+def _labels(errors):
+    errors = np.asarray(errors, dtype=bool)
+    return np.zeros(errors.shape[0], dtype=int), errors.astype(int)
+
+
+def _risk_at(errors, u, t):
+    """Error rate among samples with u <= t, by a plain loop."""
+    acc = [e for e, v in zip(errors, u, strict=True) if v <= t]
+    return sum(acc) / len(acc), len(acc)
+
+
+def _random_problem(seed, n=300):
+    rng = np.random.default_rng(seed)
+    u = np.round(rng.random(n), 2)  # ties
+    errors = rng.random(n) < 0.5 * u
+    return errors, u
+
+
+# -- Clopper-Pearson -----------------------------------------------------------------
+def test_clopper_pearson_closed_forms():
+    # k = 0: P(0 errors) = (1 - p)^n = 1 - confidence -> p = 1 - alpha^(1/n)
+    for n in (1, 5, 40):
+        assert clopper_pearson_upper_bound(0, n, confidence=0.95) == pytest.approx(
+            1 - 0.05 ** (1 / n)
+        )
+    # k = n: bound is 1
+    assert clopper_pearson_upper_bound(7, 7) == 1.0
+
+
+@pytest.mark.parametrize("k, n", [(1, 10), (3, 20), (10, 50), (49, 50)])
+def test_clopper_pearson_solves_the_binomial_tail(k, n):
+    # the bound p satisfies P(X <= k | n, p) = 1 - confidence
+    p = clopper_pearson_upper_bound(k, n, confidence=0.9)
+    assert binom.cdf(k, n, p) == pytest.approx(0.1, rel=1e-8)
+    assert p > k / n
+
+
+def test_clopper_pearson_vectorised_and_invalid():
+    got = clopper_pearson_upper_bound(np.array([0, 2, 5]), np.array([5, 5, 5]))
+    assert got.shape == (3,)
+    assert got[2] == 1.0
+    assert got[0] == pytest.approx(1 - 0.1 ** (1 / 5))
+    with pytest.raises(ValueError, match="n_errors <= n_samples"):
+        clopper_pearson_upper_bound(6, 5)
+    with pytest.raises(InvalidParameterError, match="confidence"):
+        clopper_pearson_upper_bound(1, 5, confidence=1.0)
+
+
+# -- threshold selection --------------------------------------------------------------
+def test_select_threshold_by_hand():
+    # by increasing uncertainty errors are 0, 0, 1, 0, 1: risks 0, 0, 1/3, 1/4, 2/5
+    y_true, y_pred = _labels([0, 1, 0, 0, 1])
+    u = np.array([0.1, 0.3, 0.2, 0.4, 0.5])
+    sel = select_threshold(y_true, y_pred, u, target_risk=0.3)
+    assert isinstance(sel, SelectiveThreshold)
+    assert (sel.threshold, sel.coverage, sel.n_accepted, sel.n_errors) == (
+        0.4,
+        0.8,
+        4,
+        1,
+    )
+    assert sel.risk == pytest.approx(0.25)
+    assert sel.risk_upper_bound is None
+    # risk at 0.3 (1/3) > 0.25 but a larger threshold still qualifies: the
+    # largest qualifying threshold wins
+    sel = select_threshold(y_true, y_pred, u, target_risk=0.25)
+    assert sel.threshold == 0.4
+    sel = select_threshold(y_true, y_pred, u, target_risk=0.2)
+    assert (sel.threshold, sel.coverage, sel.risk) == (0.2, 0.4, 0.0)
+    assert select_threshold(y_true, y_pred, u, target_risk=1.0).coverage == 1.0
+
+
+def test_ties_are_accepted_together():
+    # tie at 0.2 holds one correct and one wrong sample: cannot split it
+    y_true, y_pred = _labels([0, 0, 1, 0])
+    u = np.array([0.1, 0.2, 0.2, 0.3])
+    sel = select_threshold(y_true, y_pred, u, target_risk=0.0)
+    assert (sel.threshold, sel.n_accepted) == (0.1, 1)
+    sel = select_threshold(y_true, y_pred, u, target_risk=1 / 3)
+    assert (sel.threshold, sel.n_accepted, sel.risk) == (0.3, 4, 0.25)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("target", [0.05, 0.1, 0.2])
+def test_threshold_meets_target_and_is_largest(seed, target):
+    errors, u = _random_problem(seed)
+    y_true, y_pred = _labels(errors)
+    sel = select_threshold(y_true, y_pred, u, target_risk=target)
+    risk, n_acc = _risk_at(errors, u, sel.threshold)
+    assert risk <= target
+    assert risk == pytest.approx(sel.risk)
+    assert n_acc == sel.n_accepted
+    assert sel.coverage == pytest.approx(n_acc / len(u))
+    # every larger calibration value breaks the target
+    for t in np.unique(u[u > sel.threshold]):
+        assert _risk_at(errors, u, t)[0] > target
+    # the abstain mask on the calibration data reproduces the coverage
+    assert (~sel.abstain(u)).mean() == pytest.approx(sel.coverage)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("target", [0.05, 0.1, 0.2])
+def test_corrected_threshold_is_never_looser(seed, target):
+    errors, u = _random_problem(seed)
+    y_true, y_pred = _labels(errors)
+    emp = select_threshold(y_true, y_pred, u, target_risk=target)
+    try:
+        cor = select_threshold(
+            y_true, y_pred, u, target_risk=target, correction="clopper-pearson"
+        )
+    except ValueError:
+        return  # unreachable with the correction: nothing to compare
+    assert cor.threshold <= emp.threshold
+    assert cor.coverage <= emp.coverage
+    assert cor.risk <= cor.risk_upper_bound <= target
+    # the bound is the Bonferroni Clopper-Pearson one over the distinct values
+    m = np.unique(u).shape[0]
+    assert cor.risk_upper_bound == pytest.approx(
+        clopper_pearson_upper_bound(
+            cor.n_errors, cor.n_accepted, confidence=1 - 0.1 / m
+        )
+    )
+
+
+def test_correction_guarantee_on_fixed_grid():
+    # error probability 0.5 * u with u ~ U(0, 1): the true selective risk at t
+    # is 0.25 * t, so the target 0.1 is met exactly for t <= 0.4. With a fixed
+    # grid the corrected choice exceeds 0.4 with probability <= delta.
+    rng = np.random.default_rng(0)
+    grid = np.linspace(0.05, 1, 20)
+    n_trials, delta = 200, 0.1
+    too_loose_cor = too_loose_emp = unreachable = 0
+    for _ in range(n_trials):
+        u = rng.random(2000)
+        errors = rng.random(2000) < 0.5 * u
+        y_true, y_pred = _labels(errors)
+        emp = select_threshold(y_true, y_pred, u, target_risk=0.1, candidates=grid)
+        too_loose_emp += emp.threshold > 0.4 + 1e-9
+        try:
+            cor = select_threshold(
+                y_true,
+                y_pred,
+                u,
+                target_risk=0.1,
+                correction="clopper-pearson",
+                delta=delta,
+                candidates=grid,
+            )
+        except ValueError:
+            unreachable += 1
+            continue
+        too_loose_cor += cor.threshold > 0.4 + 1e-9
+    assert unreachable == 0  # the test is not vacuous
+    assert too_loose_cor / n_trials <= delta
+    # without correction the target is broken on new data much more often
+    # (about 10% of the calibration draws here, versus none corrected)
+    assert too_loose_emp >= 10
+    assert too_loose_emp > too_loose_cor
+
+
+def test_unreachable_target_raises():
+    y_true, y_pred = _labels([1, 0, 1])
+    u = np.array([0.1, 0.2, 0.3])  # the most certain sample is wrong
+    with pytest.raises(ValueError, match=r"target_risk=0.2 is unreachable.*lowest is"):
+        select_threshold(y_true, y_pred, u, target_risk=0.2)
+    # reachable empirically (0 errors in 2) but not with the correction
+    y_true, y_pred = _labels([0, 0, 1])
+    assert select_threshold(y_true, y_pred, u, target_risk=0.0).threshold == 0.2
+    with pytest.raises(ValueError, match="Clopper-Pearson.*more calibration samples"):
+        select_threshold(
+            y_true, y_pred, u, target_risk=0.1, correction="clopper-pearson"
+        )
+
+
+def test_candidates():
+    y_true, y_pred = _labels([0, 0, 1, 0])
+    u = np.array([0.1, 0.2, 0.3, 0.4])
+    sel = select_threshold(
+        y_true, y_pred, u, target_risk=0.0, candidates=[0.05, 0.15, 0.25, 0.35]
+    )
+    assert (sel.threshold, sel.n_accepted) == (0.25, 2)
+    with pytest.raises(ValueError, match="accepts any calibration sample"):
+        select_threshold(y_true, y_pred, u, target_risk=0.5, candidates=[0.0])
+    with pytest.raises(ValueError, match="candidates must be"):
+        select_threshold(y_true, y_pred, u, target_risk=0.5, candidates=[])
+
+
+def test_input_validation():
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        select_threshold([0, 1], [0, 1, 1], [0.1, 0.2], target_risk=0.1)
+    with pytest.raises(ValueError, match="uncertainty contains NaN"):
+        select_threshold([0, 1], [0, 1], [0.1, np.nan], target_risk=0.1)
+    with pytest.raises(InvalidParameterError, match="target_risk"):
+        select_threshold([0, 1], [0, 1], [0.1, 0.2], target_risk=1.5)
+    with pytest.raises(InvalidParameterError, match="correction"):
+        select_threshold([0, 1], [0, 1], [0.1, 0.2], target_risk=0.1, correction="x")
+
+
+def test_abstain_mask():
+    assert abstain_mask(np.array([0.2, 0.2, 0.3]), 0.2).tolist() == [False, False, True]
+    with pytest.raises(ValueError, match="1d array"):
+        abstain_mask([[0.1]], 0.5)
+    with pytest.raises(ValueError, match=r"NaN \(first at row 1\)"):
+        abstain_mask([0.1, np.nan], 0.5)
