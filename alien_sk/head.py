@@ -471,7 +471,8 @@ class LinearAnalyticTrainer:
         # a view: float32 features are gathered per batch and widened exactly
         self.emb = X[:, n_logits:]
         e = np.asarray(errors, dtype=np.float64)
-        # aux = [logits | 1 - e | 1 - 2e | u0]: one gather per batch
+        # aux = [logits | 1 - e | 1 - 2e | u0]: one gather per batch (rows
+        # of 40 bytes: one cache line each), then transposed into a buffer
         self.aux = np.ascontiguousarray(
             np.column_stack([X[:, :n_logits], 1.0 - e, 1.0 - 2.0 * e, u0]),
             dtype=np.float64,
@@ -487,6 +488,8 @@ class LinearAnalyticTrainer:
         self.grad = np.zeros_like(self.theta)
         self._grad_w = self.grad[: n_logits * d].reshape(n_logits, d)
         self._grad_b = self.grad[n_logits * d :]
+        self._weight = self.theta[: n_logits * d].reshape(n_logits, d)
+        self._bias_col = self.theta[n_logits * d :].reshape(n_logits, 1)
         if score_function == "entropy":
             self._u_scale = -1.0 / math.log(n_logits)
             self._g_scale = -1.0 / math.log(n_logits)
@@ -513,7 +516,11 @@ class LinearAnalyticTrainer:
 
     def _bufs(self, b):
         if b not in self._buffers:
-            self._buffers[b] = (np.empty((b, self.C)), np.empty((b, self.C + 3)))
+            self._buffers[b] = (
+                np.empty((self.C, b)),
+                np.empty((self.C + 3, b)),
+                np.empty((b, self.C + 3)),
+            )
         return self._buffers[b]
 
     def run_epoch(self, perm, lrs, betas1):
@@ -528,64 +535,67 @@ class LinearAnalyticTrainer:
         return total / n_batches
 
     def _step(self, idx, lr, beta1):
-        C, d = self.C, self.d
+        # Column layout: a batch's logits, scores and gradients are (C, b)
+        # arrays, so reductions over the classes run along the first axis,
+        # vectorised over the batch.
+        C = self.C
         b = idx.shape[0]
-        z, ab = self._bufs(b)
+        z, ab, ab_rows = self._bufs(b)
         theta, grad, diff = self.theta, self.grad, self._diff
         # gather the batch (float32 features are widened exactly to float64)
         hb = self.emb[idx]
         if hb.dtype != np.float64:
             hb = hb.astype(np.float64)
-        np.take(self.aux, idx, axis=0, out=ab)
-        # forward: z = logits + H W^T + b
-        np.matmul(hb, theta[: C * d].reshape(C, d).T, out=z)
-        z += ab[:, :C]
-        z += theta[C * d :]
-        z -= _max_reduce(z, axis=1, keepdims=True)
+        np.take(self.aux, idx, axis=0, out=ab_rows)
+        np.copyto(ab, ab_rows.T)
+        # forward: z = logits + W h + b, shape (C, b)
+        np.matmul(self._weight, hb.T, out=z)
+        z += ab[:C]
+        z += self._bias_col
+        z -= _max_reduce(z, axis=0)
         p = np.exp(z)
-        s = _add_reduce(p, axis=1, keepdims=True)
+        s = _add_reduce(p, axis=0)
         p /= s
         log_p = z
         log_p -= np.log(s)  # z now holds log p
         if self.score_function == "entropy":
-            neg_h = np.einsum("ij,ij->i", p, log_p)  # -H
+            neg_h = np.einsum("ij,ij->j", p, log_p)  # -H
             u = neg_h * self._u_scale
             # dU/dz = -p (log p + H) / log C  (sign and 1/log C folded in scale)
-            log_p -= neg_h[:, None]
+            log_p -= neg_h
             log_p *= p
             g_z = log_p
         else:
             lam_p = p * self.lam
-            m = _max_reduce(lam_p, axis=1, keepdims=True)
+            m = _max_reduce(lam_p, axis=0)
             lam_p -= m
             np.exp(lam_p, out=lam_p)
-            ss = _add_reduce(lam_p, axis=1, keepdims=True)
-            smooth_max = (np.log(ss[:, 0]) + m[:, 0]) / self.lam
+            ss = _add_reduce(lam_p, axis=0)
+            smooth_max = (np.log(ss) + m) / self.lam
             u = (1.0 - smooth_max) * self._u_scale
             lam_p /= ss  # s = softmax(lambda p)
-            sp = np.einsum("ij,ij->i", lam_p, p)
-            lam_p -= sp[:, None]
+            lam_p -= np.einsum("ij,ij->j", lam_p, p)
             lam_p *= p
             g_z = lam_p
         uc = np.minimum(u, CLAMP_HIGH)
         np.maximum(uc, CLAMP_LOW, out=uc)
         # BCE: for e in {0, 1}, q = |1 - e - Uc| is Uc (e=1) or 1 - Uc (e=0);
         # dBCE/dUc = (Uc - e) / (Uc (1 - Uc)) = (1 - 2e) / q
-        q = np.subtract(ab[:, C], uc)
+        q = np.subtract(ab[C], uc)
         np.abs(q, out=q)
-        d_u = np.divide(ab[:, C + 1], q)
+        d_u = np.divide(ab[C + 1], q)
         np.log(q, out=q)
         loss = -_add_reduce(q) / b
         if self.alpha != 0.0:
-            dev = np.subtract(uc, ab[:, C + 2])
+            dev = np.subtract(uc, ab[C + 2])
             loss += self.alpha * np.dot(dev, dev) / b
             dev *= 2.0 * self.alpha
             d_u += dev
         d_u *= uc == u  # clamp passes the gradient only inside [low, high]
         d_u *= self._g_scale / b
-        g_z *= d_u[:, None]
-        np.matmul(g_z.T, hb, out=self._grad_w)
-        _add_reduce(g_z, axis=0, out=self._grad_b)
+        g_z *= d_u
+        np.matmul(g_z, hb, out=self._grad_w)
+        _add_reduce(g_z, axis=1, out=self._grad_b)
         if self.beta != 0.0:
             if self.init_is_zero:
                 sq = np.dot(theta, theta)

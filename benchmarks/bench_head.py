@@ -1,0 +1,157 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Fit and predict time of the ALIEN head, side by side with LogisticRegression.
+
+Synthetic ``[logits | embedding]`` features (10,000 rows, 2 logits, 384 and
+768 embedding columns by default). Every estimator is timed on the same data
+in the same run; the ``fit/LR`` column is the ratio of its fit time to
+``LogisticRegression`` fitted on the same X against the error labels (the
+same binary problem an error probe solves). Times are the median of
+``--repeat`` runs.
+
+    python benchmarks/bench_head.py
+    python benchmarks/bench_head.py --estimators alien logreg --dims 384 --repeat 5
+
+Threads are capped (``--threads``, default 1) before numpy and torch are
+imported, so that the comparison does not depend on the machine's load.
+"""
+
+import argparse
+import os
+import sys
+
+
+def _parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--estimators",
+        nargs="+",
+        default=["alien", "alien-autograd", "logreg"],
+        choices=["alien", "alien-autograd", "alien-mlp", "logreg"],
+        help="estimators to time (logreg is always timed: it is the reference)",
+    )
+    parser.add_argument("--n-samples", type=int, default=10_000)
+    parser.add_argument("--n-logits", type=int, default=2)
+    parser.add_argument("--dims", type=int, nargs="+", default=[384, 768])
+    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument("--predict-rows", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    return parser.parse_args(argv)
+
+
+ARGS = _parse_args() if __name__ == "__main__" else None
+if ARGS is not None:
+    for var in (
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    ):
+        os.environ[var] = str(ARGS.threads)
+
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+from alien_sk.datasets import make_classifier_outputs  # noqa: E402
+from alien_sk.estimator import AlienUncertaintyEstimator  # noqa: E402
+
+
+class _ErrorLogReg:
+    """LogisticRegression on the classifier's error labels (the reference)."""
+
+    def __init__(self, n_logits):
+        self.n_logits = n_logits
+
+    def fit(self, X, y):
+        errors = X[:, : self.n_logits].argmax(axis=1) != y
+        self.model_ = LogisticRegression().fit(X, errors)
+        return self
+
+    def predict_uncertainty(self, X):
+        return self.model_.predict_proba(X)[:, 1]
+
+
+def _alien(max_epochs, **kw):
+    return AlienUncertaintyEstimator(max_epochs=max_epochs, random_state=0, **kw)
+
+
+def _alien_autograd(max_epochs):
+    est = _alien(max_epochs)
+    est._analytic = False  # the plain eager torch loop (autograd + torch.optim)
+    return est
+
+
+ESTIMATORS = {
+    "logreg": lambda args: _ErrorLogReg(args.n_logits),
+    "alien": lambda args: _alien(args.max_epochs),
+    "alien-autograd": lambda args: _alien_autograd(args.max_epochs),
+    "alien-mlp": lambda args: _alien(args.max_epochs, head="mlp"),
+}
+
+
+def _time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def run(args):
+    torch.set_num_threads(args.threads)
+    names = ["logreg"] + [n for n in args.estimators if n != "logreg"]
+    rows = []
+    for dim in args.dims:
+        X, y = make_classifier_outputs(
+            n_samples=args.n_samples,
+            n_classes=args.n_logits,
+            n_embedding=dim,
+            random_state=0,
+        )
+        X_pred = X[: args.predict_rows]
+        ref = None
+        for name in names:
+            est = ESTIMATORS[name](args)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est.fit(X, y)  # warm-up (imports, allocator)
+                fit_s = _time(lambda est=est, X=X, y=y: est.fit(X, y), args.repeat)
+            pred_s = _time(
+                lambda est=est, X_pred=X_pred: est.predict_uncertainty(X_pred),
+                max(args.repeat, 20),
+            )
+            if name == "logreg":
+                ref = fit_s
+            rows.append(
+                (
+                    name,
+                    f"{args.n_samples}x({args.n_logits}+{dim})",
+                    fit_s,
+                    fit_s / ref,
+                    pred_s * 1e3,
+                )
+            )
+    header = f"{'estimator':<16}{'X shape':>16}{'fit (s)':>10}{'fit/LR':>9}" + (
+        f"{'predict ' + str(args.predict_rows) + ' rows (ms)':>28}"
+    )
+    print(
+        f"threads={args.threads}  max_epochs={args.max_epochs}  "
+        f"batch_size=128  median of {args.repeat}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, shape, fit_s, ratio, pred_ms in rows:
+        print(f"{name:<16}{shape:>16}{fit_s:>10.3f}{ratio:>9.2f}{pred_ms:>28.3f}")
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(0 if run(ARGS) else 1)
