@@ -410,3 +410,28 @@ def test_float32_and_float64_inputs_agree():
         ua = a.fit(X, y).predict_uncertainty(X)
         ub = b.fit(X.astype(np.float64), y).predict_uncertainty(X.astype(np.float64))
     np.testing.assert_array_equal(ua, ub)
+
+
+def test_device_auto_resolves_to_an_available_device():
+    X, y = _data()
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        est = AlienUncertaintyEstimator(device="auto", max_epochs=1).fit(X, y)
+    assert est.device_ in (torch.device("cpu"), torch.device("mps"))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("head", ["linear", "mlp"])
+def test_cuda_fit_matches_cpu_and_unpickles_on_cpu(head):
+    X, y = _data()
+    kw = dict(head=head, hidden_size=8, max_epochs=3, learning_rate=1e-2)
+    cpu = AlienUncertaintyEstimator(random_state=0, **kw).fit(X, y)
+    gpu = AlienUncertaintyEstimator(device="cuda", random_state=0, **kw).fit(X, y)
+    assert gpu.device_.type == "cuda"
+    u = gpu.predict_uncertainty(X)
+    np.testing.assert_allclose(u, cpu.predict_uncertainty(X), atol=1e-8)
+    blob = pickle.dumps(gpu)
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        with pytest.warns(DeviceWarning):
+            loaded = pickle.loads(blob)
+    assert loaded.device_ == torch.device("cpu")
+    np.testing.assert_allclose(loaded.predict_uncertainty(X), u, atol=1e-12)
