@@ -201,11 +201,15 @@ class FeatureStore:
         try:
             with open(meta, encoding="utf-8") as f:
                 found = json.load(f)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return
         except (OSError, ValueError) as e:
             _warn(f"feature cache: unreadable {meta} ({e}); rewriting it.")
-            self._write_namespace()
+            try:
+                os.remove(meta)
+                self._write_namespace()
+            except OSError:
+                pass
             return
         if found != json.loads(json.dumps(self.descriptor, sort_keys=True)):
             self._disabled = True
@@ -234,7 +238,11 @@ class FeatureStore:
                 if e.name.endswith(".npz") and not e.name.startswith(_TMP_PREFIX)
             ]
         except OSError:
-            return
+            names = []
+        vanished = self._seen.difference(names)
+        if vanished:  # cleared or removed by another process
+            self._seen -= vanished
+            self._index = {k: v for k, v in self._index.items() if v[0] not in vanished}
         for name in sorted(set(names) - self._seen):
             self._seen.add(name)
             try:

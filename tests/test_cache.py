@@ -1,0 +1,340 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The per-text feature cache: hits run no forward, misses only, safety."""
+
+import os
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from _tiny_models import TEXTS, save_tiny_model
+from joblib import Parallel, delayed
+from sklearn.base import clone
+
+from alien_sk._cache import FeatureStore, NullStore, text_key
+from alien_sk.exceptions import CacheWarning
+from alien_sk.features import FeatureExtractor
+
+torch = pytest.importorskip("torch")
+tf = pytest.importorskip("transformers")
+
+MORE = [f"the movie was good {i} times" for i in range(40)]
+
+
+@contextmanager
+def count_forwards(cls):
+    """Count the texts run through ``cls.forward`` (batch rows), per call."""
+    calls = []
+    original = cls.forward
+
+    def forward(self, *args, **kwargs):
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        calls.append(int(ids.shape[0]))
+        return original(self, *args, **kwargs)
+
+    cls.forward = forward
+    try:
+        yield calls
+    finally:
+        cls.forward = original
+
+
+def _fe(path, cache_dir, **kw):
+    kw.setdefault("device", "cpu")
+    kw.setdefault("progress_bar", False)
+    return FeatureExtractor(path, cache_dir=cache_dir, **kw)
+
+
+def _shards(fe):
+    folder = os.path.join(fe.cache_info()["path"], "shards")
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder))
+
+
+def test_hits_run_no_forward_and_misses_only(tmp_path, tiny_model_path):
+    path = tiny_model_path("bert")
+    reference = _fe(path, None).fit_transform(TEXTS + MORE)
+    fe = _fe(path, tmp_path, batch_size=4)
+    with count_forwards(tf.BertForSequenceClassification) as calls:
+        X1 = fe.fit_transform(TEXTS)
+    assert sum(calls) == len(TEXTS)
+    # a fresh extractor (another "process"): everything from the cache
+    with count_forwards(tf.BertForSequenceClassification) as calls:
+        X2 = _fe(path, tmp_path, batch_size=4).fit_transform(TEXTS)
+    assert calls == []
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_allclose(X1, reference[: len(TEXTS)], atol=1e-5)
+    # one new text: one forward of one text
+    with count_forwards(tf.BertForSequenceClassification) as calls:
+        X3 = fe.transform(TEXTS + ["a brand new text"])
+    assert calls == [1]
+    np.testing.assert_array_equal(X3[:-1], X1)
+    # duplicates of unseen texts run once
+    with count_forwards(tf.BertForSequenceClassification) as calls:
+        X4 = fe.transform(MORE + MORE[::-1])
+    assert sum(calls) == len(MORE)
+    np.testing.assert_allclose(X4[: len(MORE)], reference[len(TEXTS) :], atol=1e-5)
+    info = fe.cache_info()
+    assert info["n_entries"] == len(TEXTS) + 1 + len(MORE)
+    assert info["size_bytes"] > 0 and info["n_shards"] >= 3
+
+
+def test_settings_and_models_never_share_rows(tmp_path, tiny_model_path):
+    path = tiny_model_path("bert")
+    base = _fe(path, tmp_path)
+    Xb = base.fit_transform(TEXTS)
+    # another model (same architecture, other weights) in another folder
+    other = save_tiny_model("bert", tmp_path / "other-model", seed=1)
+    variants = [
+        _fe(other, tmp_path),
+        _fe(path, tmp_path, max_length=4),
+        _fe(path, tmp_path, dtype="bfloat16"),
+    ]
+    for fe in variants:
+        with (
+            warnings.catch_warnings(),
+            count_forwards(tf.BertForSequenceClassification) as calls,
+        ):
+            warnings.simplefilter("ignore")
+            X = fe.fit_transform(TEXTS)
+        assert sum(calls) == len(TEXTS), fe
+        assert fe.cache_info()["namespace"] != base.cache_info()["namespace"]
+        assert not np.allclose(X, Xb, atol=1e-4)
+    # a different tokenizer (other lower-casing) is another namespace too
+    tok = tf.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    tok_cased = tf.BertTokenizer(vocab=tok.get_vocab(), do_lower_case=False)
+    fe = _fe(path, tmp_path, tokenizer=tok_cased).fit()
+    assert fe.cache_info()["namespace"] != base.cache_info()["namespace"]
+    # same model copied to another folder: same fingerprint, rows shared
+    model, tok = (
+        tf.AutoModelForSequenceClassification.from_pretrained(path),
+        tf.AutoTokenizer.from_pretrained(path),
+    )
+    with count_forwards(tf.BertForSequenceClassification) as calls:
+        X = _fe(model, tmp_path, tokenizer=tok).fit_transform(TEXTS)
+    assert calls == []
+    np.testing.assert_array_equal(X, Xb)
+
+
+def test_token_level_cache(tmp_path, tiny_model_path):
+    path = tiny_model_path("bert", task="token")
+    sentences = [["good", "movie"], ["xyz"], [], ["the", "plot", "was", "bad"]]
+    fe = _fe(path, tmp_path, level="token")
+    X1 = fe.fit_transform(sentences)
+    with count_forwards(tf.BertForTokenClassification) as calls:
+        X2 = _fe(path, tmp_path, level="token").fit_transform(sentences[::-1])
+    assert calls == []
+    assert X2.shape == X1.shape == (7, fe.n_features_out_)
+    np.testing.assert_array_equal(X2[:4], X1[3:])
+    # word lists are keyed as lists: ["good movie"] is not ["good", "movie"]
+    assert text_key(["good movie"]) != text_key(["good", "movie"])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
+def test_corrupt_shard_is_recomputed(tmp_path, tiny_model_path, damage):
+    path = tiny_model_path("bert")
+    fe = _fe(path, tmp_path)
+    X = fe.fit_transform(TEXTS)
+    (shard,) = _shards(fe)
+    data = open(shard, "rb").read()
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "flip":  # one byte inside the rows array: CRC mismatch
+        pos = data.rfind(b"rows.npy") - 200
+        data = data[:pos] + bytes([data[pos] ^ 0xFF]) + data[pos + 1 :]
+    else:
+        data = b"not a zip file"
+    with open(shard, "wb") as f:
+        f.write(data)
+    fresh = _fe(path, tmp_path)
+    with (
+        pytest.warns(CacheWarning, match="corrupt"),
+        count_forwards(tf.BertForSequenceClassification) as calls,
+    ):
+        X2 = fresh.fit_transform(TEXTS)
+    assert sum(calls) == len(TEXTS)
+    np.testing.assert_allclose(X2, X, atol=1e-5)
+    # the bad shard is gone, the recomputed rows are cached again
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        with count_forwards(tf.BertForSequenceClassification) as calls:
+            _fe(path, tmp_path).fit_transform(TEXTS)
+    assert calls == []
+
+
+def test_wrong_row_shape_is_recomputed(tmp_path):
+    store = FeatureStore(tmp_path, {"n_features": 3})
+    key = text_key("a")
+    store.put([key], [np.ones((1, 3), np.float32)])
+    # another store expecting 2 rows for that key (token level)
+    with pytest.warns(CacheWarning, match="expected 2"):
+        assert FeatureStore(tmp_path, {"n_features": 3}).get([key], [2]) == [None]
+    # a shard whose rows have the wrong width
+    (name,) = os.listdir(store._shard_dir)
+    np.savez(
+        os.path.join(store._shard_dir, name),
+        keys=np.array([key], dtype="S64"),
+        offsets=np.array([0, 1]),
+        rows=np.ones((1, 5), np.float32),
+    )
+    with pytest.warns(CacheWarning, match="corrupt"):
+        assert FeatureStore(tmp_path, {"n_features": 3}).get([key]) == [None]
+
+
+def test_pickled_arrays_are_refused(tmp_path):
+    store = FeatureStore(tmp_path, {"n_features": 1})
+    store.put([text_key("a")], [np.ones((1, 1), np.float32)])
+    (name,) = os.listdir(store._shard_dir)
+    np.savez(
+        os.path.join(store._shard_dir, name),
+        keys=np.array([text_key("a")], dtype=object),
+        offsets=np.array([0, 1]),
+        rows=np.ones((1, 1), np.float32),
+    )
+    with pytest.warns(CacheWarning, match="corrupt"):
+        assert FeatureStore(tmp_path, {"n_features": 1}).get([text_key("a")]) == [None]
+
+
+def test_write_failure_warns_never_raises(tmp_path, tiny_model_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    fe = _fe(tiny_model_path("bert"), blocker / "cache")
+    with pytest.warns(CacheWarning, match="could not write"):
+        X = fe.fit_transform(TEXTS)
+    np.testing.assert_allclose(
+        X, _fe(tiny_model_path("bert"), None).fit_transform(TEXTS), atol=1e-5
+    )
+
+
+def test_namespace_json_mismatch_disables_cache(tmp_path, tiny_model_path):
+    fe = _fe(tiny_model_path("bert"), tmp_path)
+    fe.fit_transform(TEXTS)
+    meta = os.path.join(fe.cache_info()["path"], "namespace.json")
+    with open(meta, "w") as f:
+        f.write('{"model_fingerprint": "something else"}')
+    fresh = _fe(tiny_model_path("bert"), tmp_path)
+    with (
+        pytest.warns(CacheWarning, match="does not describe the current settings"),
+        count_forwards(tf.BertForSequenceClassification) as calls,
+    ):
+        fresh.fit_transform(TEXTS)
+    assert sum(calls) == len(TEXTS)
+
+
+def test_cache_info_and_clear(tmp_path, tiny_model_path):
+    fe = _fe(tiny_model_path("bert"), tmp_path)
+    fe.fit_transform(TEXTS)
+    other = _fe(tiny_model_path("bert"), tmp_path, max_length=8)
+    with pytest.warns(Warning, match="truncated"):
+        other.fit_transform(TEXTS[:2])
+    info = fe.cache_info()
+    assert info["n_entries"] == len(TEXTS)
+    assert info["path"].startswith(str(tmp_path))
+    assert fe.clear_cache() == len(TEXTS)
+    assert fe.cache_info()["n_entries"] == 0
+    assert other.cache_info()["n_entries"] == 2  # other settings untouched
+    with count_forwards(tf.BertForSequenceClassification) as calls:
+        fe.transform(TEXTS)  # recomputed after clearing
+    assert sum(calls) == len(TEXTS)
+    fe.clear_cache(all_namespaces=True)
+    assert other.cache_info()["n_entries"] == 0
+    assert os.listdir(tmp_path) == []
+    # no cache_dir: a no-op store
+    none = _fe(tiny_model_path("bert"), None).fit()
+    assert none.cache_info()["n_entries"] == 0 and none.clear_cache() == 0
+    assert NullStore().get([b"k"]) == [None]
+
+
+def test_flushes_shards_during_long_extractions(tmp_path, tiny_model_path, monkeypatch):
+    import alien_sk.features as features
+
+    monkeypatch.setattr(features, "_FLUSH_ROWS", 10)
+    fe = _fe(tiny_model_path("bert"), tmp_path, batch_size=4)
+    fe.fit_transform(MORE)
+    info = fe.cache_info()
+    assert info["n_entries"] == len(MORE) and info["n_shards"] >= 4
+
+
+def _transform_in_worker(fe, texts):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        X = fe.transform(texts)
+    return X, [str(w.message) for w in rec if issubclass(w.category, CacheWarning)]
+
+
+def test_two_processes_share_a_cache(tmp_path, tiny_model_path):
+    """loky workers (pickled extractors, reloading lazily) share one cache."""
+    path = tiny_model_path("gpt2")
+    texts = TEXTS + MORE
+    reference = _fe(path, None).fit_transform(texts)
+    fe = _fe(path, tmp_path, batch_size=4).fit()
+    chunks = [texts[i::2] + texts[:10] for i in range(2)]  # overlapping
+    results = Parallel(n_jobs=2, backend="loky")(
+        delayed(_transform_in_worker)(clone(fe).fit(), chunk) for chunk in chunks
+    )
+    for (X, cache_warnings), chunk in zip(results, chunks, strict=True):
+        assert cache_warnings == []
+        idx = [texts.index(t) for t in chunk]
+        np.testing.assert_allclose(X, reference[idx], atol=1e-5)
+    with count_forwards(tf.GPT2ForSequenceClassification) as calls:
+        X = fe.transform(texts)
+    assert calls == []
+    np.testing.assert_allclose(X, reference, atol=1e-5)
+    assert fe.cache_info()["n_entries"] == len(set(texts))
+
+
+def test_pipeline_grid_search_runs_each_text_once(tmp_path, tiny_model_path):
+    """Model forwards across a whole GridSearchCV = number of distinct texts."""
+    estimator = pytest.importorskip("alien_sk.estimator")
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    rng = np.random.RandomState(0)
+    texts = [f"{w} movie {i}" for i, w in enumerate(rng.choice(["good", "bad"], 45))]
+    y = rng.randint(0, 3, size=len(texts))
+    pipe = Pipeline(
+        [
+            ("feat", _fe(tiny_model_path("bert"), tmp_path, batch_size=8)),
+            ("alien", estimator.AlienUncertaintyEstimator(max_epochs=2, n_logits=3)),
+        ]
+    )
+    search = GridSearchCV(
+        pipe, {"alien__alpha": [0.0, 0.1], "alien__beta": [0.0, 0.1]}, cv=3
+    )
+    with count_forwards(tf.BertForSequenceClassification) as calls:
+        search.fit(texts, y)
+    assert sum(calls) == len(set(texts))
+    assert np.isfinite(search.best_score_)
+    best = search.best_estimator_
+    u = best[-1].predict_uncertainty(best[:-1].transform(texts[:5]))
+    assert u.shape == (5,)
+
+
+@pytest.mark.slow
+def test_grid_search_n_jobs_2_shares_the_cache(tmp_path, tiny_model_path):
+    """GridSearchCV(n_jobs=2): loky workers fill one cache without corruption."""
+    estimator = pytest.importorskip("alien_sk.estimator")
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    rng = np.random.RandomState(0)
+    texts = [f"{w} film {i}" for i, w in enumerate(rng.choice(["good", "bad"], 60))]
+    y = rng.randint(0, 3, size=len(texts))
+    pipe = Pipeline(
+        [
+            ("feat", _fe(tiny_model_path("llama"), tmp_path, batch_size=8)),
+            ("alien", estimator.AlienUncertaintyEstimator(max_epochs=2, n_logits=3)),
+        ]
+    )
+    grid = {"alien__alpha": [0.0, 0.1], "alien__beta": [0.0, 0.1]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        parallel = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(texts, y)
+    with count_forwards(tf.LlamaForSequenceClassification) as calls:
+        serial = GridSearchCV(pipe, grid, cv=3).fit(texts, y)
+    assert calls == []  # every text was cached by the workers
+    np.testing.assert_allclose(
+        parallel.cv_results_["mean_test_score"],
+        serial.cv_results_["mean_test_score"],
+        atol=1e-6,
+    )
