@@ -12,6 +12,7 @@ __all__ = [
     "CacheWarning",
     "DeviceWarning",
     "NoErrorsWarning",
+    "TargetRiskWarning",
     "TruncationWarning",
 ]
 
@@ -78,5 +79,20 @@ class NoErrorsWarning(AlienSkWarning):
     --------
     >>> from alien_sk.exceptions import NoErrorsWarning, AlienSkWarning
     >>> issubclass(NoErrorsWarning, AlienSkWarning)
+    True
+    """
+
+
+class TargetRiskWarning(AlienSkWarning):
+    """No uncertainty threshold meets the requested selective risk.
+
+    Raised by :class:`~alien_sk.selective.SelectiveClassifier` when the target
+    risk is unreachable on the calibration data: it then abstains on every
+    sample.
+
+    Examples
+    --------
+    >>> from alien_sk.exceptions import TargetRiskWarning, AlienSkWarning
+    >>> issubclass(TargetRiskWarning, AlienSkWarning)
     True
     """

@@ -10,21 +10,36 @@ data, not necessarily on new data. With ``correction="clopper-pearson"`` the
 risk is replaced by a one-sided binomial (Clopper-Pearson) upper confidence
 bound, made simultaneous over the candidate thresholds (Bonferroni), which
 gives a finite-sample guarantee (see :func:`select_threshold`).
-:func:`abstain_mask` applies a threshold to new scores.
+:func:`abstain_mask` applies a threshold to new scores, and
+:class:`SelectiveClassifier` wraps an uncertainty estimator, calibrates the
+threshold in ``fit`` and abstains in ``predict_abstain``.
 
 This module imports only numpy, scipy and scikit-learn (never torch).
 """
 
+import warnings
 from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
 from scipy.stats import beta
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from alien_sk.metrics import _check_inputs
+from alien_sk.exceptions import TargetRiskWarning
+from alien_sk.metrics import _check_inputs, _predicted_labels
 
 __all__ = [
+    "SelectiveClassifier",
     "SelectiveThreshold",
     "abstain_mask",
     "clopper_pearson_upper_bound",
@@ -253,6 +268,16 @@ def select_threshold(
     (0.7, 0.875, 0.1429)
     """
     errors, uncertainty, _ = _check_inputs(y_true, y_pred, uncertainty)
+    selection, message = _select(
+        errors, uncertainty, target_risk, correction, delta, candidates
+    )
+    if selection is None:
+        raise ValueError(message)
+    return selection
+
+
+def _select(errors, uncertainty, target_risk, correction, delta, candidates=None):
+    """Core of :func:`select_threshold`; ``(None, message)`` when unreachable."""
     order = np.argsort(uncertainty, kind="mergesort")
     u_sorted = uncertainty[order]
     cum_errors = np.cumsum(errors[order])
@@ -265,7 +290,7 @@ def select_threshold(
     n_accepted = np.searchsorted(u_sorted, cand, side="right")
     keep = n_accepted > 0
     if not keep.any():
-        raise ValueError(
+        return None, (
             "No candidate threshold accepts any calibration sample: every "
             f"candidate is below the smallest uncertainty {u_sorted[0]!r}."
         )
@@ -292,13 +317,13 @@ def select_threshold(
             if correction is None
             else "a larger target_risk, a larger delta or more calibration samples"
         )
-        raise ValueError(
+        return None, (
             f"target_risk={target_risk} is unreachable: no threshold keeps the "
             f"{what} at or below it; the lowest is {criterion[best]:.4g} (at "
             f"coverage {n_accepted[best] / u_sorted.shape[0]:.4g}). Use {fix}."
         )
     i = ok[-1]
-    return SelectiveThreshold(
+    selection = SelectiveThreshold(
         threshold=float(cand[i]),
         coverage=float(n_accepted[i] / u_sorted.shape[0]),
         risk=float(risk[i]),
@@ -309,6 +334,7 @@ def select_threshold(
         correction=correction,
         delta=float(delta),
     )
+    return selection, None
 
 
 @validate_params(
@@ -348,3 +374,246 @@ def abstain_mask(uncertainty, threshold):
             f"{int(np.flatnonzero(np.isnan(uncertainty))[0])})."
         )
     return uncertainty > threshold
+
+
+class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
+    """Classifier predictions with abstention at a calibrated uncertainty.
+
+    ``fit`` fits the uncertainty ``estimator`` and chooses, with
+    :func:`select_threshold`, the largest threshold whose selective risk on a
+    calibration set is at most ``target_risk``. ``predict`` returns the
+    classifier's labels (read from the logits in ``X`` as in
+    :func:`~alien_sk.metrics.make_uncertainty_scorer`) and ``predict_abstain``
+    flags the samples whose uncertainty is above the threshold.
+
+    Calibration data:
+
+    * by default ``estimator`` is cloned and fitted on a random part of
+      ``(X, y)``, and the threshold is calibrated on the other part
+      (``calibration_size`` of the samples), so that it is not chosen on the
+      data the uncertainty was fitted on;
+    * an estimator wrapped in :class:`sklearn.frozen.FrozenEstimator` is used
+      as already fitted, and all of ``(X, y)`` calibrates the threshold: pass
+      your held-out calibration set to ``fit``.
+
+    Without ``correction`` the risk bound is empirical (met on the calibration
+    data, not guaranteed on new data); see :func:`select_threshold` for the
+    Clopper-Pearson correction. When the target is unreachable, a
+    :class:`~alien_sk.exceptions.TargetRiskWarning` is raised and the
+    classifier abstains on every sample (``threshold_ = -inf``).
+
+    Parameters
+    ----------
+    estimator : uncertainty estimator, default=None
+        Estimator with ``fit`` and ``predict_uncertainty`` over
+        ``X = [logits | embedding]``, such as
+        :class:`~alien_sk.AlienUncertaintyEstimator`. None uses
+        :class:`~alien_sk.baselines.MaxProb`.
+    target_risk : float in [0, 1], default=0.1
+        Highest acceptable error rate among the answered samples.
+    correction : {"clopper-pearson"} or None, default=None
+        Finite-sample correction of the risk (see :func:`select_threshold`).
+    delta : float in (0, 1), default=0.1
+        Failure probability of the corrected bound.
+    calibration_size : float in (0, 1), default=0.5
+        Fraction of ``(X, y)`` held out to calibrate the threshold (ignored
+        for a ``FrozenEstimator``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the fit/calibration split.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted uncertainty estimator.
+    selection_ : SelectiveThreshold or None
+        The calibration result (None when the target was unreachable).
+    threshold_ : float
+        Uncertainty threshold: answer when ``uncertainty <= threshold_``.
+    coverage_ : float
+        Fraction of the calibration samples answered.
+    risk_ : float
+        Error rate among the answered calibration samples (nan when none).
+    classes_ : ndarray
+        Class labels, from ``estimator_``.
+    n_features_in_ : int
+        Number of columns of ``X`` seen in ``fit``.
+
+    See Also
+    --------
+    select_threshold : The threshold choice.
+    abstain_mask : Apply a threshold to scores.
+
+    Examples
+    --------
+    >>> from alien_sk.datasets import make_classifier_outputs
+    >>> from alien_sk.selective import SelectiveClassifier
+    >>> X, y = make_classifier_outputs(n_samples=400, entropy_signal=2.0,
+    ...                                random_state=0)
+    >>> clf = SelectiveClassifier(target_risk=0.1, random_state=0).fit(X, y)
+    >>> bool(clf.risk_ <= 0.1), bool(0 < clf.coverage_ < 1)
+    (True, True)
+    >>> clf.predict_abstain(X[:5]).shape
+    (5,)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict_uncertainty"]), None],
+        "target_risk": [Interval(Real, 0, 1, closed="both")],
+        "correction": [StrOptions({"clopper-pearson"}), None],
+        "delta": [Interval(Real, 0, 1, closed="neither")],
+        "calibration_size": [Interval(RealNotInt, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        target_risk=0.1,
+        correction=None,
+        delta=0.1,
+        calibration_size=0.5,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.target_risk = target_risk
+        self.correction = correction
+        self.delta = delta
+        self.calibration_size = calibration_size
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = False
+        return tags
+
+    @_fit_context(
+        # the inner estimator's parameters are validated in its own fit
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y):
+        """Fit the uncertainty estimator and calibrate the threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            ``[logits | embedding]`` features.
+        y : array-like of shape (n_samples,)
+            True labels.
+
+        Returns
+        -------
+        self : SelectiveClassifier
+            Fitted estimator.
+        """
+        # sets n_features_in_ / feature_names_in_; X itself goes unchanged to
+        # the inner estimator, which validates it again
+        validate_data(self, X, y, reset=True, ensure_min_samples=2)
+        if self.estimator is None:
+            from alien_sk.baselines import MaxProb
+
+            estimator = MaxProb()
+        else:
+            estimator = self.estimator
+        if isinstance(estimator, FrozenEstimator):
+            self.estimator_ = estimator
+            X_cal, y_cal = X, y
+        else:
+            X_fit, X_cal, y_fit, y_cal = train_test_split(
+                X,
+                y,
+                test_size=self.calibration_size,
+                random_state=self.random_state,
+            )
+            self.estimator_ = clone(estimator).fit(X_fit, y_fit)
+        uncertainty = np.asarray(self.estimator_.predict_uncertainty(X_cal))
+        y_pred = _predicted_labels(self.estimator_, X_cal, None)
+        errors, uncertainty, _ = _check_inputs(np.asarray(y_cal), y_pred, uncertainty)
+        self.selection_, message = _select(
+            errors, uncertainty, self.target_risk, self.correction, self.delta
+        )
+        if self.selection_ is None:
+            warnings.warn(
+                message + " SelectiveClassifier will abstain on every sample.",
+                TargetRiskWarning,
+                stacklevel=2,
+            )
+            self.threshold_, self.coverage_, self.risk_ = -np.inf, 0.0, np.nan
+        else:
+            self.threshold_ = self.selection_.threshold
+            self.coverage_ = self.selection_.coverage
+            self.risk_ = self.selection_.risk
+        if hasattr(self.estimator_, "classes_"):
+            self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_uncertainty(self, X):
+        """Uncertainty of the fitted estimator (higher = more likely wrong).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            ``[logits | embedding]`` features.
+
+        Returns
+        -------
+        uncertainty : ndarray of shape (n_samples,)
+            ``estimator_.predict_uncertainty(X)``.
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_uncertainty(X)
+
+    def predict(self, X):
+        """The classifier's predicted labels (abstention not applied).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            ``[logits | embedding]`` features.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels; combine with :meth:`predict_abstain` to withhold some.
+        """
+        check_is_fitted(self)
+        validate_data(self, X, reset=False)
+        return _predicted_labels(self.estimator_, X, None)
+
+    def predict_abstain(self, X):
+        """Where to abstain: ``predict_uncertainty(X) > threshold_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            ``[logits | embedding]`` features.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_samples,), bool
+            True where the prediction should be withheld.
+        """
+        return abstain_mask(self.predict_uncertainty(X), self.threshold_)
+
+    def score(self, X, y, sample_weight=None):
+        """Misclassification ROC-AUC of the uncertainty, as every estimator here.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            ``[logits | embedding]`` features.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            ``estimator_.score(X, y)``; use
+            :func:`~alien_sk.metrics.make_uncertainty_scorer` for other
+            metrics.
+        """
+        check_is_fitted(self)
+        return self.estimator_.score(X, y, sample_weight=sample_weight)

@@ -8,6 +8,7 @@ from scipy.stats import binom
 from sklearn.utils._param_validation import InvalidParameterError
 
 from alien_sk.selective import (
+    SelectiveClassifier,
     SelectiveThreshold,
     abstain_mask,
     clopper_pearson_upper_bound,
@@ -219,3 +220,85 @@ def test_abstain_mask():
         abstain_mask([[0.1]], 0.5)
     with pytest.raises(ValueError, match=r"NaN \(first at row 1\)"):
         abstain_mask([0.1, np.nan], 0.5)
+
+
+# -- SelectiveClassifier -------------------------------------------------------------
+def _max_prob_uncertainty(X, n_logits):
+    z = np.asarray(X, dtype=np.float64)[:, :n_logits]
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    return 1 - (p / p.sum(axis=1, keepdims=True)).max(axis=1)
+
+
+@pytest.fixture(scope="module")
+def outputs():
+    from alien_sk.datasets import make_classifier_outputs
+
+    return make_classifier_outputs(
+        n_samples=400, n_classes=3, n_embedding=2, entropy_signal=2.0, random_state=0
+    )
+
+
+def test_selective_classifier_calibrates_on_held_out_part(outputs):
+    from sklearn.model_selection import train_test_split
+
+    X, y = outputs
+    clf = SelectiveClassifier(target_risk=0.1, calibration_size=0.4, random_state=3)
+    clf.fit(X, y)
+    _, X_cal, _, y_cal = train_test_split(X, y, test_size=0.4, random_state=3)
+    u = _max_prob_uncertainty(X_cal, 3)
+    expected = select_threshold(y_cal, X_cal[:, :3].argmax(axis=1), u, target_risk=0.1)
+    assert clf.threshold_ == pytest.approx(expected.threshold)
+    assert clf.coverage_ == expected.coverage
+    assert clf.risk_ <= 0.1
+    # the target is met on the calibration data by the abstain mask
+    answered = ~clf.predict_abstain(X_cal)
+    assert answered.mean() == pytest.approx(clf.coverage_)
+    assert np.mean(clf.predict(X_cal)[answered] != y_cal[answered]) <= 0.1
+    assert np.array_equal(clf.predict(X), X[:, :3].argmax(axis=1))
+    assert np.allclose(clf.predict_uncertainty(X), _max_prob_uncertainty(X, 3))
+    assert clf.score(X, y) == pytest.approx(clf.estimator_.score(X, y))
+
+
+def test_selective_classifier_frozen_uses_all_data(outputs):
+    from sklearn.frozen import FrozenEstimator
+
+    from alien_sk.baselines import MaxProb
+
+    X, y = outputs
+    base = MaxProb(n_logits=3).fit(X[:50], y[:50])
+    clf = SelectiveClassifier(FrozenEstimator(base), target_risk=0.15).fit(X, y)
+    expected = select_threshold(
+        y, X[:, :3].argmax(axis=1), _max_prob_uncertainty(X, 3), target_risk=0.15
+    )
+    assert clf.threshold_ == pytest.approx(expected.threshold)
+    assert clf.selection_.n_accepted == expected.n_accepted
+    corrected = SelectiveClassifier(
+        FrozenEstimator(base), target_risk=0.15, correction="clopper-pearson"
+    ).fit(X, y)
+    assert corrected.threshold_ <= clf.threshold_
+    assert corrected.selection_.risk_upper_bound <= 0.15
+
+
+def test_selective_classifier_string_labels(outputs):
+    from alien_sk.baselines import MaxProb
+
+    X, y = outputs
+    names = np.array(["a", "b", "c"])
+    clf = SelectiveClassifier(MaxProb(classes=names), random_state=0).fit(X, names[y])
+    assert np.array_equal(clf.classes_, names)
+    assert np.array_equal(clf.predict(X), names[X[:, :3].argmax(axis=1)])
+
+
+def test_selective_classifier_unreachable_target_abstains(outputs):
+    from alien_sk.exceptions import TargetRiskWarning
+
+    X, y = outputs
+    X = X.copy()
+    X[:, :3] = 0.0  # all logits tied: constant uncertainty, ~1/3 accuracy
+    clf = SelectiveClassifier(target_risk=0.05, random_state=0)
+    with pytest.warns(TargetRiskWarning, match="unreachable.*abstain on every"):
+        clf.fit(X, y)
+    assert clf.threshold_ == -np.inf
+    assert clf.coverage_ == 0.0
+    assert clf.selection_ is None
+    assert clf.predict_abstain(X).all()
