@@ -516,11 +516,7 @@ class LinearAnalyticTrainer:
 
     def _bufs(self, b):
         if b not in self._buffers:
-            self._buffers[b] = (
-                np.empty((self.C, b)),
-                np.empty((self.C + 3, b)),
-                np.empty((b, self.C + 3)),
-            )
+            self._buffers[b] = (np.empty((self.C, b)), np.empty((self.C + 3, b)))
         return self._buffers[b]
 
     def run_epoch(self, perm, lrs, betas1):
@@ -529,25 +525,28 @@ class LinearAnalyticTrainer:
         bs = self.batch_size
         total = 0.0
         n_batches = 0
+        # the small per-row block is permuted once per epoch (one bulk
+        # gather), the embedding rows batch by batch
+        aux = np.take(self.aux, perm, axis=0)
         for k, start in enumerate(range(0, n, bs)):
-            total += self._step(perm[start : start + bs], lrs[k], betas1[k])
+            stop = start + bs
+            total += self._step(perm[start:stop], aux[start:stop], lrs[k], betas1[k])
             n_batches += 1
         return total / n_batches
 
-    def _step(self, idx, lr, beta1):
+    def _step(self, idx, aux_rows, lr, beta1):
         # Column layout: a batch's logits, scores and gradients are (C, b)
         # arrays, so reductions over the classes run along the first axis,
         # vectorised over the batch.
         C = self.C
         b = idx.shape[0]
-        z, ab, ab_rows = self._bufs(b)
+        z, ab = self._bufs(b)
         theta, grad, diff = self.theta, self.grad, self._diff
         # gather the batch (float32 features are widened exactly to float64)
         hb = self.emb[idx]
         if hb.dtype != np.float64:
             hb = hb.astype(np.float64)
-        np.take(self.aux, idx, axis=0, out=ab_rows)
-        np.copyto(ab, ab_rows.T)
+        np.copyto(ab, aux_rows.T)
         # forward: z = logits + W h + b, shape (C, b)
         np.matmul(self._weight, hb.T, out=z)
         z += ab[:C]
