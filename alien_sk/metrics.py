@@ -520,7 +520,8 @@ def expected_calibration_error(
     confidence of the ``n_b`` samples in bin ``b`` (empty bins contribute 0).
     Bins are right-closed as in :func:`sklearn.calibration.calibration_curve`:
     a confidence equal to an inner edge falls in the lower bin, 0 in the first
-    bin and 1 in the last. Tables in the benchmarks print it ×100.
+    bin and 1 in the last. Tables in the benchmarks print it ×100. Like
+    ``calibration_curve``, it takes no ``sample_weight``.
 
     Parameters
     ----------

@@ -302,3 +302,15 @@ def test_selective_classifier_unreachable_target_abstains(outputs):
     assert clf.coverage_ == 0.0
     assert clf.selection_ is None
     assert clf.predict_abstain(X).all()
+
+
+def test_selective_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import alien_sk.selective; "
+        "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
