@@ -401,8 +401,9 @@ def augrc(y_true, y_pred, uncertainty, *, sample_weight=None):
     The generalized risk at coverage ``k / n`` counts the errors among the
     ``k`` most certain samples over *all* samples: ``E(k) / n``. Then
     ``AUGRC = (1 / n) * sum_{k=1..n} E(k) / n``, with ties handled as in
-    :func:`aurc`. It lies in [0, 1/2]; lower is better. All correct gives 0,
-    all wrong ``(n + 1) / (2 n)``.
+    :func:`aurc`; lower is better. All correct gives 0 and all wrong the
+    maximum, ``(n + 1) / (2 n)`` (just above 1/2); a constant uncertainty gives
+    ``error_rate * (n + 1) / (2 n)``.
 
     Parameters
     ----------
