@@ -288,6 +288,8 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         u0 = np.clip(u0, head_mod.CLAMP_LOW, head_mod.CLAMP_HIGH)
 
         self.loss_curve_ = []
+        for stale in ("validation_scores_", "best_iteration_"):
+            self.__dict__.pop(stale, None)  # from an earlier fit
         self.n_iter_ = 0
         n_errors = int(errors.sum())
         if n_errors in (0, errors.shape[0]):

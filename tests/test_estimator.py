@@ -279,6 +279,15 @@ def test_early_stopping_records_scores_and_keeps_best_epoch():
     assert est.n_iter_ < 30
 
 
+def test_refit_without_validation_drops_validation_attributes():
+    X, y = _data(n=300)
+    est = AlienUncertaintyEstimator(max_epochs=2, validation_fraction=0.2).fit(X, y)
+    assert len(est.validation_scores_) == 2
+    est.set_params(validation_fraction=None).fit(X, y)
+    assert not hasattr(est, "validation_scores_")
+    assert not hasattr(est, "best_iteration_")
+
+
 def test_early_stopping_needs_errors_in_both_classes():
     X, y = _data(n=100)
     y = X[:, :3].argmax(axis=1)
