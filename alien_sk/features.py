@@ -92,7 +92,11 @@ def _tokenizer_fingerprint(tokenizer):
     h = hashlib.sha256(type(tokenizer).__name__.encode())
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:
-        h.update(backend.to_str().encode())
+        definition = json.loads(backend.to_str())
+        # truncation/padding are runtime state left by earlier calls
+        definition.pop("truncation", None)
+        definition.pop("padding", None)
+        h.update(json.dumps(definition, sort_keys=True).encode())
     else:  # pragma: no cover - python tokenizers
         h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
     specials = {
@@ -424,9 +428,12 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 )
             self._check_family(model.config.model_type)
             param = next(model.parameters())
+            same_device = param.device.type == device.type and (
+                device.index is None or device.index == param.device.index
+            )
             if (
                 model.training
-                or param.device != device
+                or not same_device
                 or (target_dtype is not None and param.dtype != target_dtype)
             ):
                 model = copy.deepcopy(model)

@@ -134,7 +134,7 @@ def test_order_and_duplicates(tiny_model_path):
     np.testing.assert_array_equal(X[-1], X[1])
 
 
-@pytest.mark.parametrize("family", ["bert", "roberta", "llama"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_token_level(family, tiny_model_path):
     """One row per word, read at its first sub-token; sentence index for groups."""
     path = tiny_model_path(family, task="token")
@@ -152,13 +152,8 @@ def test_token_level(family, tiny_model_path):
     assert groups.tolist() == [0, 0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 3, 3, 3]
 
     model, _ = _load(path, task="token")
-    tok = (
-        tf.AutoTokenizer.from_pretrained(
-            path, local_files_only=True, add_prefix_space=True
-        )
-        if family == "roberta"
-        else tf.AutoTokenizer.from_pretrained(path)
-    )
+    prefix = {"add_prefix_space": True} if family in ("roberta", "gpt2") else {}
+    tok = tf.AutoTokenizer.from_pretrained(path, local_files_only=True, **prefix)
     layer = dict(model.named_modules())[fe.layer_]
     W, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
     row = 0
@@ -400,3 +395,12 @@ def test_build_tiny_model_helper():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tok(["a b c"])
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu(tiny_model_path):
+    path = tiny_model_path("llama")
+    X_cpu = _extractor(path).fit_transform(TEXTS)
+    fe = _extractor(path, device="auto").fit()
+    assert fe.device_.type == "cuda"
+    np.testing.assert_allclose(fe.transform(TEXTS), X_cpu, atol=1e-4)
