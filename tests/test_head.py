@@ -163,11 +163,22 @@ def test_loss_hand_computed():
 
 @pytest.mark.parametrize("score", ["entropy", "smoothmax"])
 @pytest.mark.parametrize("zero_init", [True, False])
-def test_analytic_epoch_matches_autograd(score, zero_init):
-    """Closed-form gradients + numpy Adam == autograd + torch.optim.Adam."""
+@pytest.mark.parametrize("C, logit_scale", [(3, 2.0), (2, 2.0), (2, 30.0)])
+def test_analytic_epoch_matches_autograd(score, zero_init, C, logit_scale):
+    """Closed-form gradients + numpy Adam == autograd + torch.optim.Adam.
+
+    ``logit_scale=30`` makes many rows so confident that U < 1e-9: the clamp
+    then blocks their gradient, in both implementations. That regime is
+    ill-conditioned for both (H = -(p0 log p0 + p1 log p1) with log p0 ~ -1e-12
+    is computed from log(1 + tiny), which keeps few significant digits, and
+    the BCE multiplies dU by 1/U ~ 1e9), so the two agree to ~1e-8 there;
+    elsewhere they agree to ~1e-12.
+    """
+    tol = 1e-10 if logit_scale < 10 else 1e-6
     rng = np.random.default_rng(2)
-    n, C, d, bs = 50, 3, 5, 16
+    n, d, bs = 50, 5, 16
     X = rng.standard_normal((n, C + d)) * 2
+    X[:, :C] *= logit_scale / 2
     e = (rng.random(n) < 0.3).astype(float)
     u0 = rng.uniform(0.05, 0.95, n)
     W0 = np.zeros((C, d)) if zero_init else rng.normal(0, 0.3, (C, d))
@@ -186,7 +197,7 @@ def test_analytic_epoch_matches_autograd(score, zero_init):
         sl = slice(4 * epoch, 4 * epoch + 4)
         la = tr_a.run_epoch(perm, lrs[sl], b1[sl])
         lg = tr_g.run_epoch(perm, lrs[sl], b1[sl])
-        assert la == pytest.approx(lg, rel=1e-10, abs=1e-12)
-    np.testing.assert_allclose(tr_a.weight, head.weight.detach().numpy(), atol=1e-10)
-    np.testing.assert_allclose(tr_a.bias, head.bias.detach().numpy(), atol=1e-10)
+        assert la == pytest.approx(lg, rel=tol, abs=1e-12)
+    np.testing.assert_allclose(tr_a.weight, head.weight.detach().numpy(), atol=tol)
+    np.testing.assert_allclose(tr_a.bias, head.bias.detach().numpy(), atol=tol)
     assert np.abs(tr_a.weight - W0).max() > 1e-2  # it did move
