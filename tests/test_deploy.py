@@ -1,0 +1,420 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Deployment: head module, wrapped classifier, predictor, save/load, export.
+
+References: a numpy re-implementation of the head (``alien_sk._utils``'s
+normalised entropy of ``logits + f(embedding)``), the model's own logits, and
+``FeatureExtractor`` + ``predict_uncertainty`` (the issue's reference).
+
+Tolerances: the classifier runs in float32. Rows of the reference and of the
+predictor come from batches of different composition (``FeatureExtractor``
+deduplicates texts), hence different padding lengths and float32 summation
+orders: logits differ by a few float32 ulps (measured ~1e-6 on these tiny
+models, logits O(1)), and the uncertainty, whose derivative in the logits is
+O(1), by as much; 1e-5 leaves a margin of ~10x. A float32 head adds rounding
+of the same order. Where the inputs are the same tensors, equality is exact
+(float64 head vs float64 numpy: 1e-12).
+"""
+
+import json
+import os
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+from _tiny_models import TEXTS
+
+from alien_sk import AlienUncertaintyEstimator, FeatureExtractor
+from alien_sk._utils import normalized_entropy
+from alien_sk.datasets import make_classifier_outputs
+from alien_sk.deploy import (
+    AlienClassifier,
+    AlienHead,
+    AlienOutput,
+    AlienPrediction,
+    AlienPredictor,
+    export_head,
+)
+from alien_sk.exceptions import TruncationWarning
+from alien_sk.selective import select_threshold
+
+ATOL_F32 = 1e-5  # see the module docstring
+
+# texts of various lengths, with duplicates (the extractor deduplicates them)
+CORPUS = TEXTS + [t + " ok" for t in TEXTS] + TEXTS[:3]
+
+
+def _fit(X, y, **params):
+    params = {"max_epochs": 5, "learning_rate": 0.1, "random_state": 0, **params}
+    return AlienUncertaintyEstimator(**params).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """``get(family) -> (path, X, estimator)`` on the tiny model of ``family``."""
+    from _tiny_models import save_tiny_model
+
+    root = tmp_path_factory.mktemp("deploy_models")
+    cache = {}
+
+    def get(family):
+        if family not in cache:
+            path = save_tiny_model(family, root / family)
+            fe = FeatureExtractor(path, batch_size=4, device="cpu", progress_bar=False)
+            X = fe.fit_transform(CORPUS)
+            y = np.random.default_rng(0).integers(0, 3, X.shape[0])
+            est = _fit(X, y)
+            # the trained head must differ from the entropy init, else the
+            # comparisons below would not test the head's parameters
+            assert est.module_.weight.abs().max() > 1e-3
+            cache[family] = (path, X, est)
+        return cache[family]
+
+    return get
+
+
+def _numpy_head(est, X):
+    """Independent numpy re-implementation of the fitted head."""
+    C = est.n_logits_
+    state = {k: v.double().numpy() for k, v in est.module_.state_dict().items()}
+    logits, emb = X[:, :C].astype(np.float64), X[:, C:].astype(np.float64)
+    if est.head == "linear":
+        delta = emb @ state["weight"].T + state["bias"]
+    else:
+        hidden = np.tanh(emb @ state["hidden.weight"].T + state["hidden.bias"])
+        delta = hidden @ state["output.weight"].T + state["output.bias"]
+    z = logits + delta
+    if est.score_function == "entropy":
+        return normalized_entropy(z)
+    lam = est.smoothmax_lambda
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    m = (lam * p).max(1, keepdims=True)
+    smooth = (np.log(np.exp(lam * p - m).sum(1)) + m[:, 0]) / lam
+    return np.clip((1 - smooth) / (1 - 1 / C), 0, 1)
+
+
+# -- AlienHead ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"head": "linear"},
+        {"head": "mlp", "hidden_size": 8},
+        {"head": "linear", "score_function": "smoothmax"},
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_head_matches_numpy_reference(params, dtype):
+    X, y = make_classifier_outputs(
+        n_samples=400, n_classes=3, n_embedding=6, random_state=0
+    )
+    est = _fit(X, y, **params)
+    head = AlienHead.from_estimator(est, dtype=dtype)
+    assert isinstance(head, torch.nn.Module) and not head.training
+    assert all(p.dtype == getattr(torch, dtype) for p in head.parameters())
+    assert all(p.device.type == "cpu" for p in head.parameters())
+    Xt = torch.as_tensor(X, dtype=torch.float32)  # model outputs are float32
+    u = head(Xt[:, :3], Xt[:, 3:])
+    assert u.dtype == getattr(torch, dtype) and u.shape == (400,)
+    expected = _numpy_head(est, X.astype(np.float32))
+    atol = 1e-12 if dtype == "float64" else ATOL_F32
+    np.testing.assert_allclose(u.double().numpy(), expected, rtol=0, atol=atol)
+    np.testing.assert_allclose(
+        u.double().numpy(),
+        est.predict_uncertainty(X.astype(np.float32)),
+        rtol=0,
+        atol=atol,
+    )
+
+
+def test_head_does_not_alias_estimator():
+    X, y = make_classifier_outputs(n_samples=200, n_embedding=4, random_state=0)
+    est = _fit(X, y)
+    before = est.predict_uncertainty(X)
+    head = AlienHead.from_estimator(est, dtype="float64")
+    with torch.no_grad():
+        head.residual.weight.add_(1.0)
+    np.testing.assert_array_equal(est.predict_uncertainty(X), before)
+    assert head.config()["dtype"] == "float64"
+    assert AlienHead(**head.config()).residual.weight.abs().sum() == 0
+
+
+def test_untrained_head_is_entropy():
+    logits = torch.tensor([[0.0, 0.0], [3.0, -1.0]])
+    u = AlienHead(2, 5)(logits, torch.randn(2, 5))
+    np.testing.assert_allclose(u.numpy(), normalized_entropy(logits.numpy()), atol=1e-7)
+
+
+def test_head_errors():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        AlienHead.from_estimator(AlienUncertaintyEstimator())
+    with pytest.raises(ValueError, match="dtype='float16'"):
+        AlienHead(2, 3, dtype="float16")
+    with pytest.raises(ValueError, match="hidden_size"):
+        AlienHead(2, 3, kind="mlp")
+    with pytest.raises(ValueError, match="kind='conv'"):
+        AlienHead(2, 3, kind="conv")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
+def test_export_head_identical(kind, dtype):
+    X, y = make_classifier_outputs(
+        n_samples=300, n_classes=3, n_embedding=5, random_state=1
+    )
+    est = _fit(X, y, head=kind, hidden_size=4)
+    head = AlienHead.from_estimator(est, dtype=dtype)
+    program = export_head(head)  # float32 inputs, like the classifier's outputs
+    assert isinstance(program, torch.export.ExportedProgram)
+    exported = program.module()
+    for n in (1, 7, 300):  # dynamic batch, other sizes than the example's
+        Xt = torch.as_tensor(X[:n], dtype=torch.float32)
+        assert torch.equal(exported(Xt[:, :3], Xt[:, 3:]), head(Xt[:, :3], Xt[:, 3:]))
+
+
+# -- AlienClassifier / AlienPredictor vs FeatureExtractor --------------------------
+@pytest.mark.parametrize("family", ["bert", "roberta", "gpt2", "llama"])
+def test_predictor_matches_feature_extractor(family, fitted):
+    path, X, est = fitted(family)
+    for head_dtype in ("float64", "float32"):
+        predictor = AlienPredictor.from_estimator(
+            path,
+            est,
+            head_dtype=head_dtype,
+            batch_size=3,
+            device="cpu",
+            progress_bar=False,
+        )
+        pred = predictor.predict(CORPUS)
+        assert isinstance(pred, AlienPrediction) and pred.abstain is None
+        assert pred.uncertainty.dtype == np.float64
+        assert pred.logits.dtype == np.float32
+        np.testing.assert_allclose(pred.logits, X[:, :3], rtol=0, atol=ATOL_F32)
+        np.testing.assert_allclose(
+            pred.uncertainty, est.predict_uncertainty(X), rtol=0, atol=ATOL_F32
+        )
+        # labels: argmax of the reference logits (where no near-tie)
+        top2 = np.sort(X[:, :3], axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 1e-4
+        assert clear.sum() > len(CORPUS) // 2
+        np.testing.assert_array_equal(
+            pred.labels[clear], est.classes_[X[clear, :3].argmax(1)]
+        )
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2"])
+def test_classifier_forward_equals_model_and_head(family, fitted):
+    """One batch: logits are the model's own, uncertainty the head's."""
+    path, _, est = fitted(family)
+    predictor = AlienPredictor.from_estimator(
+        path, est, head_dtype="float64", device="cpu", progress_bar=False
+    )
+    module = predictor.module
+    assert isinstance(module, AlienClassifier)
+    _, batch = next(predictor._batches(CORPUS[:6]))
+    mask = batch["attention_mask"]
+    assert not bool(mask.all())  # the batch is padded
+    captured = {}
+    linear = module.model.get_submodule(module.layer)
+    handle = linear.register_forward_pre_hook(
+        lambda m, a: captured.__setitem__("emb", a[0])
+    )
+    cfg = module.model.config
+    if module.decoder:  # the model's own pooling needs a pad id
+        cfg.pad_token_id = predictor._extractor._pad_id
+    try:
+        with torch.inference_mode():
+            ref = module.model(**batch).logits
+    finally:
+        handle.remove()
+        if module.decoder:
+            cfg.pad_token_id = None
+    with torch.inference_mode():
+        out = module(**batch)
+    assert isinstance(out, AlienOutput)
+    # encoders: the model's logits; decoders: its pooled logits at the last
+    # non-pad token (the tiny texts hold no pad-id token)
+    torch.testing.assert_close(out.logits, ref, rtol=0, atol=0)
+    assert torch.equal(out.labels, ref.argmax(1))
+    emb = captured["emb"]
+    if emb.dim() == 3:  # last real token: right padding or left padding
+        T = mask.shape[1]
+        right = predictor.tokenizer.padding_side == "right"
+        last = mask.sum(1) - 1 if right else torch.full_like(mask[:, 0], T - 1)
+        emb = emb[torch.arange(emb.shape[0]), last]
+    X = torch.cat([ref, emb], 1).numpy()
+    np.testing.assert_allclose(
+        out.uncertainty.numpy(), _numpy_head(est, X), rtol=0, atol=1e-12
+    )
+
+
+def test_predict_order_batching_and_duplicates(fitted):
+    path, _, est = fitted("gpt2")
+    kwargs = {"device": "cpu", "progress_bar": False}
+    p3 = AlienPredictor.from_estimator(path, est, batch_size=3, **kwargs)
+    p1 = AlienPredictor.from_estimator(path, est, batch_size=1, **kwargs)
+    a = p3.predict(CORPUS)
+    b = p3.predict(CORPUS[::-1])
+    c = p1.predict(CORPUS)
+    np.testing.assert_allclose(b.uncertainty[::-1], a.uncertainty, atol=ATOL_F32)
+    np.testing.assert_allclose(c.uncertainty, a.uncertainty, atol=ATOL_F32)
+    np.testing.assert_allclose(c.logits, a.logits, atol=ATOL_F32)
+    # duplicated texts get the same row
+    np.testing.assert_allclose(a.uncertainty[-3:], a.uncertainty[:3], atol=ATOL_F32)
+    assert a.labels.shape == (len(CORPUS),)
+
+
+def test_threshold_and_abstain(fitted):
+    path, X, est = fitted("bert")
+    predictor = AlienPredictor.from_estimator(
+        path, est, device="cpu", progress_bar=False
+    )
+    pred = predictor.predict(CORPUS)
+    u = pred.uncertainty
+    t = float(np.median(u))
+    with_t = predictor.predict(CORPUS, threshold=t)
+    np.testing.assert_array_equal(with_t.abstain, u > t)
+    assert with_t.abstain.any() and not with_t.abstain.all()
+    # a SelectiveThreshold from alien_sk.selective
+    y_pred = est.classes_[X[:, :3].argmax(1)]
+    sel = select_threshold(y_pred, y_pred, est.predict_uncertainty(X), target_risk=0)
+    p2 = AlienPredictor.from_estimator(
+        path, est, threshold=sel, device="cpu", progress_bar=False
+    )
+    assert p2.threshold == sel.threshold
+    np.testing.assert_array_equal(p2.predict(CORPUS).abstain, u > sel.threshold)
+    with pytest.raises(TypeError, match="threshold must be"):
+        predictor.predict(CORPUS, threshold="high")
+
+
+def test_save_load_roundtrip(tmp_path, fitted):
+    path, X, est = fitted("llama")
+    predictor = AlienPredictor.from_estimator(
+        path,
+        est,
+        threshold=0.5,
+        classes=np.array(["neg", "neu", "pos"]),
+        device="cpu",
+        progress_bar=False,
+    )
+    before = predictor.predict(CORPUS)
+    out = tmp_path / "deployed"
+    predictor.save(out, export=True)
+    files = set(os.listdir(out))
+    assert {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "alien_head.safetensors",
+        "alien_config.json",
+        "alien_head.pt2",
+    } <= files
+    assert not any(f.endswith((".pkl", ".bin", ".pt", ".pth")) for f in files)
+    settings = json.loads((out / "alien_config.json").read_text())
+    assert settings["threshold"] == 0.5
+    assert settings["classes"]["values"] == ["neg", "neu", "pos"]
+    assert settings["head"]["n_logits"] == 3
+
+    # a CPU-only machine, offline
+    with (
+        mock.patch("torch.cuda.is_available", return_value=False),
+        mock.patch.dict(os.environ, {"HF_HUB_OFFLINE": "1"}),
+    ):
+        loaded = AlienPredictor.load(out, device="auto", progress_bar=False)
+    assert loaded.device.type == "cpu"
+    after = loaded.predict(CORPUS)
+    np.testing.assert_array_equal(after.uncertainty, before.uncertainty)
+    np.testing.assert_array_equal(after.logits, before.logits)
+    np.testing.assert_array_equal(after.labels, before.labels)
+    np.testing.assert_array_equal(after.abstain, before.abstain)
+    assert after.labels.dtype == before.labels.dtype
+    assert loaded.max_length == predictor.max_length
+
+    # the exported head, loaded with torch only, gives the head's numbers
+    program = torch.export.load(out / "alien_head.pt2")
+    logits = torch.as_tensor(X[:9, :3])
+    emb = torch.as_tensor(X[:9, 3:])
+    assert torch.equal(program.module()(logits, emb), loaded.head(logits, emb))
+
+    # saved settings can be overridden
+    other = AlienPredictor.load(out, device="cpu", threshold=0.9, progress_bar=False)
+    assert other.threshold == 0.9
+    with pytest.raises(ValueError, match="not a directory written by"):
+        AlienPredictor.load(path)
+
+
+def test_int_classes_roundtrip(tmp_path, fitted):
+    path, _, est = fitted("bert")
+    predictor = AlienPredictor.from_estimator(
+        path, est, device="cpu", progress_bar=False
+    )
+    assert predictor.classes.dtype.kind == "i"  # est.classes_ = arange(3)
+    predictor.save(tmp_path / "d")
+    loaded = AlienPredictor.load(tmp_path / "d", device="cpu", progress_bar=False)
+    np.testing.assert_array_equal(loaded.classes, predictor.classes)
+    assert loaded.classes.dtype == predictor.classes.dtype
+    assert loaded.threshold is None
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2"])
+def test_export_whole_classifier(family, fitted):
+    path, _, est = fitted(family)
+    predictor = AlienPredictor.from_estimator(
+        path, est, device="cpu", progress_bar=False
+    )
+    program = predictor.export(CORPUS[:4])
+    _, batch = next(predictor._batches(CORPUS[4:11]))  # other batch and length
+    with torch.inference_mode():
+        expected = predictor.module(**batch)
+    got = program.module()(**batch)
+    for a, b in zip(got, expected, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_errors(fitted):
+    path, _, est = fitted("bert")
+    with pytest.raises(TypeError, match="head must be an AlienHead"):
+        AlienPredictor(path, est, device="cpu")
+    with pytest.raises(ValueError, match="was the estimator fitted"):
+        AlienPredictor(path, AlienHead(3, 7), device="cpu")
+    with pytest.raises(ValueError, match="one label per logit"):
+        AlienPredictor(path, AlienHead(3, 16), classes=["a", "b"], device="cpu")
+    predictor = AlienPredictor(path, AlienHead(3, 16), device="cpu")
+    with pytest.raises(ValueError, match="Iterable over raw text documents"):
+        predictor.predict("one text")
+    with pytest.raises(ValueError, match="was the estimator fitted"):
+        AlienClassifier(predictor.model, AlienHead(2, 16))
+
+
+def test_truncation_warning_and_progress_bar(capsys, fitted):
+    path, _, est = fitted("bert")
+    predictor = AlienPredictor.from_estimator(
+        path, est, max_length=5, device="cpu", progress_bar=True
+    )
+    with pytest.warns(TruncationWarning, match="texts were longer than max_length=5"):
+        pred = predictor.predict(CORPUS)
+    assert pred.uncertainty.shape == (len(CORPUS),)
+    assert "AlienPredictor" in capsys.readouterr().err
+
+
+@pytest.mark.gpu
+def test_cuda_fitted_loads_on_cpu(tmp_path, fitted):
+    path, X, _ = fitted("bert")
+    y = np.random.default_rng(0).integers(0, 3, X.shape[0])
+    est = _fit(X, y, device="cuda", head="mlp", hidden_size=8)
+    predictor = AlienPredictor.from_estimator(
+        path, est, head_dtype="float64", device="cuda", progress_bar=False
+    )
+    before = predictor.predict(CORPUS)
+    np.testing.assert_allclose(
+        before.uncertainty, est.predict_uncertainty(X), atol=ATOL_F32
+    )
+    predictor.save(tmp_path / "d")
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        loaded = AlienPredictor.load(tmp_path / "d", device="auto", progress_bar=False)
+    assert loaded.device.type == "cpu"
+    after = loaded.predict(CORPUS)
+    np.testing.assert_allclose(after.uncertainty, before.uncertainty, atol=ATOL_F32)
