@@ -471,8 +471,8 @@ class LinearAnalyticTrainer:
         # a view: float32 features are gathered per batch and widened exactly
         self.emb = X[:, n_logits:]
         e = np.asarray(errors, dtype=np.float64)
-        # aux = [logits | 1 - e | 1 - 2e | u0]: one gather per batch (rows
-        # of 40 bytes: one cache line each), then transposed into a buffer
+        # aux = [logits | 1 - e | 1 - 2e | u0], permuted once per epoch and
+        # copied per batch into a (C + 3, b) buffer
         self.aux = np.ascontiguousarray(
             np.column_stack([X[:, :n_logits], 1.0 - e, 1.0 - 2.0 * e, u0]),
             dtype=np.float64,
