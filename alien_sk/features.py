@@ -399,14 +399,22 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             load_dtype = (
                 "auto" if self.dtype == "auto" else (target_dtype or torch.float32)
             )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                model, loading = auto.from_pretrained(
-                    path,
-                    local_files_only=self.local_files_only,
-                    dtype=load_dtype,
-                    output_loading_info=True,
-                )
+            hf_logging = transformers.utils.logging
+            quiet = not self._show_progress() and hf_logging.is_progress_bar_enabled()
+            if quiet:  # transformers' own "Loading weights" bar
+                hf_logging.disable_progress_bar()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)
+                    model, loading = auto.from_pretrained(
+                        path,
+                        local_files_only=self.local_files_only,
+                        dtype=load_dtype,
+                        output_loading_info=True,
+                    )
+            finally:
+                if quiet:
+                    hf_logging.enable_progress_bar()
             if loading.get("missing_keys"):
                 warnings.warn(
                     f"{len(loading['missing_keys'])} weights of {path!r} were not in "
@@ -467,6 +475,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 f"to words; got {type(tokenizer).__name__}."
             )
         return model, tokenizer
+
+    def _show_progress(self):
+        if self.progress_bar == "auto":
+            return bool(getattr(sys.stderr, "isatty", lambda: False)())
+        return bool(self.progress_bar)
 
     def _check_family(self, model_type):
         if model_type not in _FAMILIES:
@@ -770,8 +783,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             unit = "sentences" if token else "texts"
             extra = "; words cut off have rows of NaN" if token else ""
             warnings.warn(
-                f"{n_trunc} of {len(texts)} {unit} were longer than "
-                f"max_length={self.max_length_} tokens and were truncated{extra}.",
+                f"{n_trunc} of {len(texts)} {unit} run through the model were "
+                f"longer than max_length={self.max_length_} tokens and were "
+                f"truncated{extra}.",
                 TruncationWarning,
                 stacklevel=3,
             )
@@ -792,9 +806,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         def hook(module, args, output):
             captured["logits"] = output
 
-        show = self.progress_bar
-        if show == "auto":
-            show = bool(getattr(sys.stderr, "isatty", lambda: False)())
+        show = self._show_progress()
         pending_keys, pending_rows, n_pending = [], [], 0
         for i in range(len(texts)):
             if results[i] is not None:
