@@ -270,6 +270,20 @@ def _load(task, model, num_labels, label_names):
     return net, tokenizer
 
 
+def _length_limit(net, tokenizer):
+    """Most tokens the model accepts (position embeddings and tokenizer)."""
+    limits = []
+    positions = getattr(net.config, "max_position_embeddings", None)
+    if positions:
+        # RoBERTa-style position ids start after the padding index
+        offset = 2 if net.config.model_type in ("roberta", "xlm-roberta") else 0
+        limits.append(int(positions) - offset)
+    tok_max = getattr(tokenizer, "model_max_length", None)
+    if tok_max and tok_max < 1_000_000:
+        limits.append(int(tok_max))
+    return min(limits) if limits else None
+
+
 def _train(net, tokenizer, texts, y, *, task, settings, device, progress_bar):
     import torch
     from tqdm.auto import tqdm
@@ -288,6 +302,10 @@ def _train(net, tokenizer, texts, y, *, task, settings, device, progress_bar):
             {"params": no_decay, "weight_decay": 0.0},
         ],
         lr=settings["learning_rate"],
+    )
+    limit = _length_limit(net, tokenizer)
+    max_length = (
+        settings["max_length"] if limit is None else min(settings["max_length"], limit)
     )
     lengths = [len(t) for t in texts]
     epochs = [
@@ -313,7 +331,7 @@ def _train(net, tokenizer, texts, y, *, task, settings, device, progress_bar):
         steps, desc="fine-tuning", unit="batch", disable=not progress_bar, leave=False
     )
     for idx in bar:
-        batch = _encode(tokenizer, texts, y, idx, task, settings["max_length"])
+        batch = _encode(tokenizer, texts, y, idx, task, max_length)
         batch = {k: v.to(device) for k, v in batch.items()}
         loss = net(**batch).loss
         loss.backward()
@@ -324,7 +342,7 @@ def _train(net, tokenizer, texts, y, *, task, settings, device, progress_bar):
         losses.append(float(loss.detach()))
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
     net.eval()
-    return losses
+    return losses, max_length
 
 
 @validate_params(
@@ -407,7 +425,8 @@ def fine_tune(
     label_names : array-like of str, default=None
         Names of the labels, stored as the model's ``id2label``.
     max_length : int, default=64
-        Longer inputs are truncated to this many tokens.
+        Longer inputs are truncated to this many tokens (capped at the
+        model's own limit).
     n_epochs : int, default=1
         Passes over the training texts.
     max_steps : int, default=None
@@ -448,7 +467,10 @@ def fine_tune(
         losses : list of float
             Training loss of every step.
         train_seconds : float
-            Wall time of the training loop when it ran.
+            Wall time of the training loop (of the run that trained it).
+        max_length : int
+            Tokens per text actually used: ``max_length`` capped at the
+            model's limit (position embeddings, tokenizer maximum).
         settings : dict
             Every setting that entered the cache key.
 
@@ -531,6 +553,7 @@ def fine_tune(
                     from_cache=True,
                     losses=meta["losses"],
                     train_seconds=meta["train_seconds"],
+                    max_length=meta["max_length"],
                     settings=settings,
                 )
         except (OSError, ValueError, KeyError) as e:
@@ -545,7 +568,7 @@ def fine_tune(
         torch.manual_seed(random_state)
         net, tokenizer = _load(task, model, num_labels, label_names)
         start = time.perf_counter()
-        losses = _train(
+        losses, used_length = _train(
             net,
             tokenizer,
             texts,
@@ -569,6 +592,7 @@ def fine_tune(
                 "base_model": model,
                 "losses": losses,
                 "train_seconds": train_seconds,
+                "max_length": used_length,
             },
             f,
         )
@@ -584,5 +608,6 @@ def fine_tune(
         from_cache=False,
         losses=losses,
         train_seconds=train_seconds,
+        max_length=used_length,
         settings=settings,
     )

@@ -1,0 +1,215 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The real-data benchmark pipeline, end to end on tiny models and subsets."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from _tiny_models import save_tiny_model
+from sklearn.metrics import roc_auc_score
+
+from alien_sk import demo
+from alien_sk.cli import build_parser, main
+
+
+@pytest.fixture(scope="module")
+def tiny_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    seq = save_tiny_model("bert", root / "seq", num_labels=2)
+    tok = save_tiny_model("bert", root / "tok", task="token", num_labels=21)
+    return root, seq, tok
+
+
+SMALL = dict(n_train=40, n_validation=30, n_test=50, n_seeds=2, n_bootstrap=10)
+
+
+def _entropy(logits):
+    p = torch.softmax(torch.as_tensor(logits, dtype=torch.float64), dim=1)
+    return (-(p * p.log()).sum(1) / np.log(p.shape[1])).numpy()
+
+
+def test_sentiment_end_to_end_and_cache(tiny_dirs, tmp_path):
+    root, seq, _ = tiny_dirs
+    kw = dict(model=seq, data_home=tmp_path / "home", results_dir=tmp_path / "res")
+    res = demo.run_benchmark("sentiment", **SMALL, **kw)
+    assert not res.model_from_cache
+    assert res.features_computed == 40 + 30 + 50
+    names = {row["method"] for row in res.summary}
+    assert names == set(demo.ESTIMATORS)
+    for key in ("raw", "summary", "bootstrap", "table", "run"):
+        assert os.path.isfile(res.files[key])
+    for key in ("risk_coverage", "reliability"):
+        with open(res.files[key], "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    with open(res.files["raw"], newline="") as f:
+        raw = list(csv.DictReader(f))
+    seeded = [m for m, spec in demo.ESTIMATORS.items() if spec[3]]
+    assert len(raw) == 2 * len(seeded) + len(demo.ESTIMATORS) - len(seeded)
+    run = json.load(open(res.files["run"]))
+    assert set(run["best_params"]) == {"train", "validation"}
+    for params in run["best_params"].values():
+        for k, v in params.items():
+            assert v in demo.ALIEN_GRID[k]
+
+    # independent reference: the fine-tuned model's own logits on the test texts
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    data, _ = demo._load_task(
+        "sentiment", {**demo.DEFAULT_SETTINGS["sentiment"], **SMALL}
+    )
+    texts, y = data["test"]
+    net = AutoModelForSequenceClassification.from_pretrained(res.model_path).eval()
+    tok = AutoTokenizer.from_pretrained(res.model_path)
+    with torch.no_grad():
+        enc = tok(
+            texts, padding=True, truncation=True, max_length=64, return_tensors="pt"
+        )
+        logits = net(**enc).logits.numpy()
+    errors = logits.argmax(1) != y
+    expected = roc_auc_score(errors, _entropy(logits))
+    row = next(r for r in res.summary if r["method"] == "Entropy")
+    assert row["roc_auc"] == pytest.approx(expected, abs=1e-4)
+    acc = res.classifier["test"]["accuracy"]
+    assert acc == pytest.approx(1 - errors.mean())
+    assert "Entropy" in res.table and "ALIEN" in res.verdict
+
+    # second run: nothing trained, nothing extracted, same numbers
+    again = demo.run_benchmark("sentiment", **SMALL, **kw, plots=False)
+    assert again.model_from_cache and again.features_computed == 0
+    assert again.fits_from_cache == len(res.raw)
+    first = {(r["method"], r["seed"]): r["roc_auc"] for r in res.raw}
+    second = {(r["method"], r["seed"]): r["roc_auc"] for r in again.raw}
+    assert first.keys() == second.keys()
+    for key, value in first.items():
+        assert second[key] == pytest.approx(value, nan_ok=True, abs=1e-12), key
+
+
+def test_ner_end_to_end(tiny_dirs, tmp_path):
+    root, _, tok = tiny_dirs
+    res = demo.run_benchmark(
+        "ner",
+        model=tok,
+        methods=["ALIEN", "ALIEN [held-out]", "MaxProb", "Mahalanobis"],
+        max_length=64,
+        data_home=tmp_path / "home",
+        results_dir=tmp_path / "res",
+        plots=False,
+        **{**SMALL, "n_train": 20, "n_validation": 20, "n_test": 30},
+    )
+    run = json.load(open(res.files["run"]))
+    n_words = run["rows"]["test"]
+    from alien_sk.datasets import load_wnut16
+
+    # rows = words (none is cut off at 64 tokens with this tokenizer? count them)
+    assert n_words <= sum(len(s) for s in load_wnut16(subset="test").data)
+    assert {r["method"] for r in res.summary} == {
+        "ALIEN",
+        "ALIEN [held-out]",
+        "MaxProb",
+        "Mahalanobis",
+        "Entropy",
+    }
+    assert 0 <= res.classifier["test"]["entity_f1"] <= 1
+
+
+def test_roc_auc_fast_matches_sklearn():
+    rng = np.random.RandomState(0)
+    for _ in range(5):
+        errors = rng.rand(300) < 0.3
+        u = np.round(rng.rand(300) + 0.3 * errors, 1)  # many ties
+        assert demo._roc_auc_fast(errors, u) == pytest.approx(
+            roc_auc_score(errors, u), abs=1e-12
+        )
+    assert np.isnan(demo._roc_auc_fast(np.zeros(4, bool), np.arange(4.0)))
+
+
+def test_subsample_is_stratified_and_deterministic():
+    strata = np.array([0] * 70 + [1] * 30)
+    idx = demo._subsample(100, 10, strata, 0)
+    assert idx.tolist() == demo._subsample(100, 10, strata, 0).tolist()
+    assert np.bincount(strata[idx]).tolist() == [7, 3]
+    assert len(set(idx.tolist())) == 10
+    assert demo._subsample(100, None, strata, 0).tolist() == list(range(100))
+
+
+def test_entity_f1_by_hand():
+    from alien_sk.datasets import WNUT16_TAGS
+
+    t = {name: i for i, name in enumerate(WNUT16_TAGS)}
+    groups = np.array([0, 0, 0, 0, 1, 1])
+    true = [
+        t["B-person"],
+        t["I-person"],
+        t["O"],
+        t["B-company"],
+        t["B-geo-loc"],
+        t["O"],
+    ]
+    # person span right, company missed, geo-loc with a wrong type, one extra
+    pred = [t["B-person"], t["I-person"], t["O"], t["O"], t["B-company"], t["B-other"]]
+    # true spans 3, predicted 3, 1 correct: precision = recall = 1/3
+    assert demo._entity_f1(np.array(true), np.array(pred), groups) == pytest.approx(
+        1 / 3
+    )
+    # an entity does not continue across sentences
+    spans = demo._spans(np.array([t["B-person"], t["I-person"]]), np.array([0, 1]))
+    assert spans == {(0, 0, "person", 1), (1, 1, "person", 2)}
+
+
+def test_verdict_reads_the_interval():
+    row = {
+        "method": "ALIEN",
+        "metric": "roc_auc",
+        "diff_vs_entropy": 0.002,
+        "diff_ci_low": -0.01,
+        "diff_ci_high": 0.014,
+    }
+    assert "within noise" in demo._verdict([row])
+    assert "better than" in demo._verdict([{**row, "diff_ci_low": 0.001}])
+    assert "worse than" in demo._verdict([{**row, "diff_ci_high": -0.001}])
+
+
+def test_cli(tiny_dirs, tmp_path, capsys):
+    _, seq, _ = tiny_dirs
+    status = main(
+        [
+            "demo",
+            "--model",
+            str(seq),
+            "--methods",
+            "ALIEN",
+            "MaxProb",
+            "--n-train",
+            "30",
+            "--n-validation",
+            "20",
+            "--n-test",
+            "30",
+            "--n-seeds",
+            "1",
+            "--n-bootstrap",
+            "5",
+            "--data-home",
+            str(tmp_path / "home"),
+            "--results-dir",
+            str(tmp_path / "res"),
+            "--no-plots",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "ROC-AUC" in out and "Entropy" in out and "MaxProb" in out
+    assert os.path.isfile(tmp_path / "res" / "sentiment" / "table.txt")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["demo", "--methods", "nope"])
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="task must be one of"):
+        demo.run_benchmark("vision")
+    with pytest.raises(ValueError, match="unknown methods"):
+        demo.run_benchmark("sentiment", methods=["Oracle"])
