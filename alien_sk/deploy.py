@@ -541,11 +541,16 @@ class AlienPrediction(NamedTuple):
 def _check_threshold(threshold):
     if threshold is None:
         return None
-    value = getattr(threshold, "threshold", threshold)  # SelectiveThreshold
+    if hasattr(threshold, "threshold"):  # SelectiveThreshold
+        value = threshold.threshold
+    elif hasattr(threshold, "threshold_"):  # fitted SelectiveClassifier
+        value = threshold.threshold_
+    else:
+        value = threshold
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(
-            "threshold must be a float, a alien_sk.selective.SelectiveThreshold "
-            f"or None; got {type(threshold).__name__}."
+            "threshold must be a float, an alien_sk.selective.SelectiveThreshold, "
+            f"a fitted SelectiveClassifier or None; got {type(threshold).__name__}."
         )
     value = float(value)
     if value != value:
@@ -592,8 +597,11 @@ class AlienPredictor:
         As for :class:`~alien_sk.FeatureExtractor`.
     classes : array-like of shape (n_logits,), default=None
         Label of each logit; None uses the model's ``id2label``.
-    threshold : float, SelectiveThreshold or None, default=None
-        Abstain where ``uncertainty > threshold``.
+    threshold : float, SelectiveThreshold, SelectiveClassifier or None, \
+default=None
+        Abstain where ``uncertainty > threshold``: a number, the result of
+        :func:`alien_sk.selective.select_threshold`, or a fitted
+        :class:`alien_sk.selective.SelectiveClassifier` (its ``threshold_``).
     max_length : int, default=None
         Longer texts are truncated (with a
         :class:`~alien_sk.exceptions.TruncationWarning`); None uses the
@@ -771,7 +779,8 @@ class AlienPredictor:
         ----------
         texts : list of str
             The texts.
-        threshold : float, SelectiveThreshold or None, default=None
+        threshold : float, SelectiveThreshold, SelectiveClassifier or None, \
+default=None
             Overrides ``self.threshold`` for this call.
 
         Returns

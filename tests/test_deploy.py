@@ -286,8 +286,19 @@ def test_threshold_and_abstain(fitted):
     )
     assert p2.threshold == sel.threshold
     np.testing.assert_array_equal(p2.predict(CORPUS).abstain, u > sel.threshold)
+    # a fitted SelectiveClassifier (its threshold_)
+    from sklearn.frozen import FrozenEstimator
+
+    from alien_sk.selective import SelectiveClassifier
+
+    y = np.random.default_rng(0).integers(0, 3, X.shape[0])
+    clf = SelectiveClassifier(FrozenEstimator(est), target_risk=1.0).fit(X, y)
+    p3 = predictor.predict(CORPUS, threshold=clf)
+    np.testing.assert_array_equal(p3.abstain, u > clf.threshold_)
     with pytest.raises(TypeError, match="threshold must be"):
         predictor.predict(CORPUS, threshold="high")
+    with pytest.raises(ValueError, match="threshold is NaN"):
+        predictor.predict(CORPUS, threshold=float("nan"))
 
 
 def test_save_load_roundtrip(tmp_path, fitted):
