@@ -47,8 +47,9 @@ exclude_patterns = [
     "README.md",
     "Thumbs.db",
     ".DS_Store",
-    # included by the API pages, not pages of their own
+    # included by other pages, not pages of their own
     "auto_examples/backrefs",
+    "deploy.rst",  # included by user_guide/deploy.rst
 ]
 root_doc = "index"
 language = "en"
@@ -100,6 +101,16 @@ _SKIPPED_INHERITED = re.compile(r"^(set_\w+_request|get_metadata_routing)$")
 
 def _skip_member(app, what, name, obj, skip, options):
     if _SKIPPED_INHERITED.match(name):
+        return True
+    # torch.nn.Module's own API (hooks, buffers, ...) on the deploy modules,
+    # and tuple methods/field aliases on NamedTuples (their fields are in the
+    # numpydoc Attributes section)
+    module = getattr(obj, "__module__", None) or ""
+    if module.startswith("torch."):
+        return True
+    if getattr(obj, "__objclass__", None) is tuple:
+        return True
+    if type(obj).__name__ == "_tuplegetter":
         return True
     return None
 
