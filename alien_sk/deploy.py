@@ -890,6 +890,7 @@ default=None
             "layer": self.module.layer,
             "model_dtype": fe.dtype_.removeprefix("torch."),
             "model_fingerprint": fe.model_fingerprint_,
+            "tokenizer_fingerprint": fe.tokenizer_fingerprint_,
         }
         with open(os.path.join(path, SETTINGS_FILE), "w", encoding="utf-8") as f:
             json.dump(settings, f, indent=2)
@@ -906,7 +907,9 @@ default=None
         """Load a directory written by :meth:`save`, offline.
 
         The head's tensors are read onto the CPU, then moved to ``device``,
-        so a predictor saved on a GPU machine loads on a CPU-only one.
+        so a predictor saved on a GPU machine loads on a CPU-only one. The
+        classifier's weights and tokenizer are checked against the
+        fingerprints saved with the head.
 
         Parameters
         ----------
@@ -953,4 +956,15 @@ default=None
         kwargs.setdefault("local_files_only", True)
         if dtype == "saved":
             dtype = settings["model_dtype"]
-        return cls(path, head, device=device, dtype=dtype, **kwargs)
+        predictor = cls(path, head, device=device, dtype=dtype, **kwargs)
+        fe = predictor._extractor
+        same_dtype = fe.dtype_.removeprefix("torch.") == settings["model_dtype"]
+        if (same_dtype and fe.model_fingerprint_ != settings["model_fingerprint"]) or (
+            fe.tokenizer_fingerprint_ != settings["tokenizer_fingerprint"]
+        ):
+            raise ValueError(
+                f"the classifier or tokenizer in {path!r} differs from the one saved "
+                "with the head (weights or tokenizer fingerprint mismatch): the "
+                "head would read features it was not fitted on."
+            )
+        return predictor

@@ -356,6 +356,16 @@ def test_save_load_roundtrip(tmp_path, fitted):
     with pytest.raises(ValueError, match="not a directory written by"):
         AlienPredictor.load(path)
 
+    # weights changed beside the head: refused
+    import transformers
+
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(out)
+    with torch.no_grad():
+        model.score.weight.add_(0.01)
+    model.save_pretrained(out)
+    with pytest.raises(ValueError, match="fingerprint mismatch"):
+        AlienPredictor.load(out, device="cpu", progress_bar=False)
+
 
 def test_int_classes_roundtrip(tmp_path, fitted):
     path, _, est = fitted("bert")
