@@ -101,7 +101,9 @@ class BaseUncertaintyEstimator(BaseEstimator):
                     "cannot tell how many logits X has; set n_logits (or classes) "
                     "explicitly."
                 )
-            self.n_logits_ = int(n_distinct)
+            # integer labels index the logits: label k implies at least k + 1
+            # logits, even when a class between 0 and k is missing from y
+            self.n_logits_ = int(max(n_distinct, y_int.max() + 1))
         else:
             self.n_logits_ = int(self.n_logits)
         self.classes_ = np.arange(self.n_logits_)

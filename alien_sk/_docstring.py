@@ -34,8 +34,10 @@ _n_logits_docstring = """n_logits : int or "auto", default="auto"
         Number of leading columns of ``X`` that hold the classifier's logits;
         the remaining columns are the penultimate embedding. With ``"auto"``
         it is ``len(classes)`` when ``classes`` is given, else the number of
-        distinct labels in ``y``. A cross-validation fold can miss a class, so
-        setting it explicitly (or giving ``classes``) is safer."""
+        distinct labels in ``y`` (or ``max(y) + 1`` when larger, since integer
+        labels index the logits). A cross-validation fold can miss a class
+        (the last one, in particular), so setting it explicitly (or giving
+        ``classes``) is safer."""
 
 _classes_docstring = """classes : array-like of shape (n_logits,), default=None
         Label values in logit order: ``classes[j]`` is the label whose logit is
