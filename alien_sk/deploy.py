@@ -390,6 +390,13 @@ class AlienClassifier(nn.Module):
     decoder : bool
         Whether the model is a decoder (reads the last non-padding token).
 
+    Notes
+    -----
+    For a decoder whose config has no pad token, ``forward`` sets
+    ``config.pad_token_id`` for the duration of the call and resets it after:
+    do not share one such model between threads calling it concurrently (give
+    the config a ``pad_token_id`` instead, which changes nothing here).
+
     Examples
     --------
     >>> import torch
