@@ -171,6 +171,9 @@ def test_verdict_reads_the_interval():
     assert "within noise" in demo._verdict([row])
     assert "better than" in demo._verdict([{**row, "diff_ci_low": 0.001}])
     assert "worse than" in demo._verdict([{**row, "diff_ci_high": -0.001}])
+    small = {**row, "diff_ci_low": 0.0001, "diff_ci_high": 0.004}
+    assert "negligible" in demo._verdict([small])
+    assert "was not run" in demo._verdict([{**row, "method": "Entropy"}])
 
 
 def test_cli(tiny_dirs, tmp_path, capsys):
