@@ -23,7 +23,7 @@ def build_parser():
     >>> args.command, args.quick, args.task
     ('demo', True, 'sentiment')
     """
-    from alien_sk.demo import ESTIMATORS
+    from alien_sk.demo import METHOD_SLUGS
 
     parser = argparse.ArgumentParser(
         prog="alien-sk",
@@ -53,10 +53,10 @@ def build_parser():
     demo.add_argument(
         "--methods",
         nargs="+",
-        choices=list(ESTIMATORS),
+        choices=list(METHOD_SLUGS),
         default=None,
         metavar="METHOD",
-        help="methods to run (default: all): " + ", ".join(ESTIMATORS),
+        help="methods to run (default: all): " + ", ".join(METHOD_SLUGS),
     )
     for name in ("n-train", "n-validation", "n-test", "n-seeds", "n-bootstrap"):
         demo.add_argument(f"--{name}", type=int, default=None)

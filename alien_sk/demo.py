@@ -31,6 +31,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import time
 import warnings
 
@@ -52,6 +53,7 @@ __all__ = [
     "ALIEN_GRID",
     "DEFAULT_SETTINGS",
     "ESTIMATORS",
+    "METHOD_SLUGS",
     "METRICS",
     "QUICK_SETTINGS",
     "format_table",
@@ -259,6 +261,15 @@ ESTIMATORS = {
         False,
     ),
 }
+
+
+def _slug(name):
+    """Command-line name of a method: ``"ALIEN, MLP head"`` -> ``"alien-mlp-head"``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+#: command-line name -> method
+METHOD_SLUGS = {_slug(name): name for name in ESTIMATORS}
 
 #: the methods drawn in the plots
 _PLOTTED = (
@@ -743,8 +754,9 @@ def run_benchmark(
     model : str or path-like, default=None
         Base model folder to fine-tune; None uses the packaged MiniLM.
     methods : list of str, default=None
-        Keys of :data:`ESTIMATORS` to run (``"Entropy"`` is always run, it
-        is the reference); None runs all of them.
+        Keys of :data:`ESTIMATORS` (or their :data:`METHOD_SLUGS`, e.g.
+        ``"alien-mlp-head"``) to run; ``"Entropy"`` is always run, it is the
+        reference. None runs all of them.
     n_train, n_validation, n_test : int, default=None
         Subsample sizes (sentences); None uses the task's defaults.
     n_seeds : int, default=None
@@ -808,6 +820,7 @@ def run_benchmark(
     settings.update({k: v for k, v in overrides.items() if v is not None})
     if methods is None:
         methods = list(ESTIMATORS)
+    methods = [METHOD_SLUGS.get(m, m) for m in methods]
     unknown = [m for m in methods if m not in ESTIMATORS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(ESTIMATORS)}.")

@@ -40,7 +40,7 @@ import argparse
 import sys
 import time
 
-from alien_sk.demo import DEFAULT_SETTINGS, ESTIMATORS, run_benchmark
+from alien_sk.demo import DEFAULT_SETTINGS, METHOD_SLUGS, run_benchmark
 
 
 def parse_args(argv=None):
@@ -50,10 +50,10 @@ def parse_args(argv=None):
     parser.add_argument(
         "--estimators",
         nargs="+",
-        choices=list(ESTIMATORS),
-        default=list(ESTIMATORS),
+        choices=list(METHOD_SLUGS),
+        default=None,
         metavar="NAME",
-        help="methods to run; choices: " + ", ".join(ESTIMATORS),
+        help="methods to run (default: all): " + ", ".join(METHOD_SLUGS),
     )
     parser.add_argument("--model", default=None, help="base model folder")
     for name in ("n-train", "n-validation", "n-test", "n-seeds", "n-bootstrap"):

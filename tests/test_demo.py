@@ -184,8 +184,8 @@ def test_cli(tiny_dirs, tmp_path, capsys):
             "--model",
             str(seq),
             "--methods",
-            "ALIEN",
-            "MaxProb",
+            "alien",
+            "maxprob",
             "--n-train",
             "30",
             "--n-validation",
@@ -209,6 +209,9 @@ def test_cli(tiny_dirs, tmp_path, capsys):
     assert os.path.isfile(tmp_path / "res" / "sentiment" / "table.txt")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["demo", "--methods", "nope"])
+    assert demo.METHOD_SLUGS["alien-mlp-head"] == "ALIEN, MLP head"
+    assert demo.METHOD_SLUGS["maxprob-temperature"] == "MaxProb, temperature"
+    assert len(demo.METHOD_SLUGS) == len(demo.ESTIMATORS)
 
 
 def test_bad_arguments():
