@@ -219,3 +219,19 @@ def test_bad_arguments():
         demo.run_benchmark("vision")
     with pytest.raises(ValueError, match="unknown methods"):
         demo.run_benchmark("sentiment", methods=["Oracle"])
+
+
+@pytest.mark.filterwarnings("ignore:The covariance matrix:UserWarning")
+def test_rde_row_cap(monkeypatch):
+    from alien_sk.datasets import make_classifier_outputs
+
+    X, y = make_classifier_outputs(n_samples=120, n_embedding=4, random_state=0)
+    monkeypatch.setitem(demo._MAX_FIT_ROWS, "RDE", 50)
+    u, bounded, _ = demo._fit_predict("RDE", 2, None, 0, X[:100], y[:100], X[100:])
+    assert u.shape == (20,) and not bounded
+    # reference: RDE fitted by hand on the same seeded subsample
+    from alien_sk.baselines import RDE
+
+    rows = np.sort(np.random.RandomState(0).permutation(100)[:50])
+    ref = RDE(n_logits=2, random_state=0).fit(X[rows], y[rows])
+    np.testing.assert_allclose(u, ref.predict_uncertainty(X[100:]))
