@@ -72,6 +72,17 @@ numpydoc_xref_param_type = False
 # -- examples (sphinxext/gallery.py) -----------------------------------------
 gallery_examples_dir = str(HERE.parent / "examples")
 gallery_output_dir = "auto_examples"
+gallery_order = [  # reading order of the examples page; others follow by name
+    "plot_synthetic_data",
+    "plot_alien_vs_baselines",
+    "plot_entropy_initialisation",
+    "plot_grid_search",
+    "plot_calibration",
+    "plot_selective_prediction",
+    "plot_feature_extraction",
+    "plot_token_level",
+    "plot_deployment",
+]
 
 # -- HTML ---------------------------------------------------------------------
 html_theme = "alabaster"

@@ -247,7 +247,10 @@ def generate_gallery(app):
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
     (out / "backrefs").mkdir(parents=True, exist_ok=True)
-    scripts = sorted(src.glob("plot_*.py"))
+    order = {stem: i for i, stem in enumerate(app.config.gallery_order)}
+    scripts = sorted(
+        src.glob("plot_*.py"), key=lambda p: (order.get(p.stem, len(order)), p.stem)
+    )
 
     entries, uses = [], {}
     for path in scripts:
@@ -314,5 +317,6 @@ def setup(app):
     app.add_config_value("gallery_examples_dir", "../examples", "env")
     app.add_config_value("gallery_output_dir", "auto_examples", "env")
     app.add_config_value("gallery_force_run", False, "env")
+    app.add_config_value("gallery_order", [], "env")  # stems first, then the rest
     app.connect("builder-inited", generate_gallery)
     return {"version": "1.0", "parallel_read_safe": True}
