@@ -4,6 +4,7 @@
 
 import bz2
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ def _raw_rt():
     import io
 
     path = load_rotten_tomatoes(subset="test").filename
-    text = bz2.decompress(open(path, "rb").read()).decode("utf-8")
+    text = bz2.decompress(Path(path).read_bytes()).decode("utf-8")
     rows = list(csv.reader(io.StringIO(text)))
     header, rows = rows[0], rows[1:]
     cat, txt = header.index("category"), header.index("text")
@@ -85,7 +86,7 @@ def test_loaders_are_deterministic():
 
 def _raw_wnut():
     path = load_wnut16(subset="test").filename
-    blocks = open(path, encoding="utf-8").read().split("\n\t\n")
+    blocks = Path(path).read_text(encoding="utf-8").split("\n\t\n")
     sents = []
     for block in blocks:
         lines = [ln for ln in block.split("\n") if ln.strip()]

@@ -5,6 +5,7 @@
 import csv
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,7 +50,7 @@ def test_sentiment_end_to_end_and_cache(tiny_dirs, tmp_path):
         raw = list(csv.DictReader(f))
     seeded = [m for m, spec in demo.ESTIMATORS.items() if spec[3]]
     assert len(raw) == 2 * len(seeded) + len(demo.ESTIMATORS) - len(seeded)
-    run = json.load(open(res.files["run"]))
+    run = json.loads(Path(res.files["run"]).read_text())
     assert set(run["best_params"]) == {"train", "validation"}
     for params in run["best_params"].values():
         for k, v in params.items():
@@ -100,7 +101,7 @@ def test_ner_end_to_end(tiny_dirs, tmp_path):
         plots=False,
         **{**SMALL, "n_train": 20, "n_validation": 20, "n_test": 30},
     )
-    run = json.load(open(res.files["run"]))
+    run = json.loads(Path(res.files["run"]).read_text())
     n_words = run["rows"]["test"]
     from alien_sk.datasets import load_wnut16
 
