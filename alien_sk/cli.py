@@ -63,6 +63,13 @@ def build_parser():
     demo.add_argument("--max-length", type=int, default=None)
     demo.add_argument("--n-epochs", type=int, default=None)
     demo.add_argument(
+        "--finetune-seeds",
+        type=int,
+        default=1,
+        help="repeat the run with this many fine-tuning seeds and summarise the "
+        "spread over classifiers (default 1)",
+    )
+    demo.add_argument(
         "--data-home",
         default=None,
         help="cache folder (default: $ALIEN_SK_HOME or ~/.cache/alien_sk)",
@@ -94,15 +101,14 @@ def main(argv=None):
         0 on success.
     """
     args = build_parser().parse_args(argv)
-    from alien_sk.demo import run_benchmark
+    from alien_sk.demo import run_benchmark, run_finetune_seeds
 
     start = time.perf_counter()
 
     def log(line):
         print(f"[{time.perf_counter() - start:6.1f} s] {line}", flush=True)
 
-    result = run_benchmark(
-        args.task,
+    kwargs = dict(
         quick=args.quick,
         model=args.model,
         methods=args.methods,
@@ -122,6 +128,12 @@ def main(argv=None):
         progress_bar=not args.no_progress and sys.stderr.isatty(),
         log=log,
     )
+    if args.finetune_seeds > 1:
+        many = run_finetune_seeds(args.task, args.finetune_seeds, **kwargs)
+        result = many.runs[0]
+    else:
+        many = None
+        result = run_benchmark(args.task, **kwargs)
     s = result.settings
     print()
     print(
@@ -136,6 +148,19 @@ def main(argv=None):
     print()
     print(result.verdict)
     print()
+    if many is not None:
+        print(
+            f"Over {args.finetune_seeds} fine-tuning seeds (mean ± std over "
+            "classifiers of each method's seed-averaged metrics, x100):"
+        )
+        print(many.table)
+        diffs = [d for d in many.differences if d["method"] == "ALIEN"]
+        print(
+            "ALIEN - Entropy ROC-AUC per classifier (points): "
+            + ", ".join(f"{100 * d['roc_auc_minus_entropy']:+.2f}" for d in diffs)
+        )
+        print(f"written to {many.out_dir}/")
+        print()
     print(
         "timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
     )

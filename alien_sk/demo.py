@@ -72,6 +72,7 @@ __all__ = [
     "QUICK_SETTINGS",
     "format_table",
     "run_benchmark",
+    "run_finetune_seeds",
 ]
 
 #: the paper's grid for the ALIEN head (27 points)
@@ -754,6 +755,7 @@ def run_benchmark(
     n_bootstrap=None,
     max_length=None,
     n_epochs=None,
+    finetune_seed=0,
     data_home=None,
     results_dir="results",
     device="cpu",
@@ -789,6 +791,9 @@ def run_benchmark(
         Maximum tokens per text, for fine-tuning and features.
     n_epochs : int, default=None
         Fine-tuning epochs.
+    finetune_seed : int, default=0
+        Seed of the fine-tuning (the classifier's new layer, dropout, batch
+        order); outputs of a seed other than 0 go to ``<task>-ft<seed>``.
     data_home : str or path-like, default=None
         Cache folder (fine-tuned models and features); see
         :func:`alien_sk.finetune.get_data_home`.
@@ -859,7 +864,10 @@ def run_benchmark(
         raise ValueError(f"unknown methods {unknown}; choose from {list(ESTIMATORS)}.")
     methods = [m for m in ESTIMATORS if m in methods or m == _REFERENCE]
     home = get_data_home(data_home)
-    out_dir = os.path.join(os.fspath(results_dir), task + ("-quick" if quick else ""))
+    suffix = ("-quick" if quick else "") + (
+        f"-ft{finetune_seed}" if finetune_seed else ""
+    )
+    out_dir = os.path.join(os.fspath(results_dir), task + suffix)
     os.makedirs(out_dir, exist_ok=True)
     timings = {}
     t_start = time.perf_counter()
@@ -890,6 +898,7 @@ def run_benchmark(
         n_epochs=settings["n_epochs"],
         batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"],
+        random_state=finetune_seed,
         cache_dir=os.path.join(home, "models"),
         device=device,
         progress_bar=progress_bar,
@@ -1025,6 +1034,7 @@ def run_benchmark(
             raw.append(
                 {
                     "task": task,
+                    "finetune_seed": finetune_seed,
                     "method": name,
                     "fit_on": fit_on,
                     "seed": seed,
@@ -1075,6 +1085,7 @@ def run_benchmark(
             {
                 "task": task,
                 "quick": quick,
+                "finetune_seed": finetune_seed,
                 "settings": settings,
                 "sizes": sizes,
                 "rows": {s: int(v[0].shape[0]) for s, v in feats.items()},
@@ -1110,4 +1121,87 @@ def run_benchmark(
         model_from_cache=tuned.from_cache,
         features_computed=n_computed,
         fits_from_cache=n_cached,
+    )
+
+
+def run_finetune_seeds(task="sentiment", n_finetune_seeds=3, **kwargs):
+    """Repeat :func:`run_benchmark` over several fine-tuning seeds.
+
+    The bootstrap intervals of one run cover the sampling of the test set for
+    one classifier; this measures how much the comparison moves when the
+    classifier itself is fine-tuned again with another seed (same data, same
+    settings). Each seed's run is cached like a normal run.
+
+    Parameters
+    ----------
+    task : {"sentiment", "ner"}, default="sentiment"
+        The task, as in :func:`run_benchmark`.
+    n_finetune_seeds : int, default=3
+        Fine-tuning seeds ``0, 1, ..., n_finetune_seeds - 1``.
+    **kwargs : dict
+        Passed to :func:`run_benchmark` (``results_dir``, ``log``, ...).
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        ``runs`` (the :func:`run_benchmark` results), ``summary`` (per
+        method: mean and std over classifiers of its seed-averaged metrics),
+        ``differences`` (per classifier: each method's ROC-AUC minus
+        entropy's), ``table`` (str) and ``files``.
+
+    Examples
+    --------
+    Several fine-tunings take minutes each::
+
+        from alien_sk.demo import run_finetune_seeds
+        result = run_finetune_seeds("sentiment", 3, log=print)
+        print(result.table)
+    """
+    runs = []
+    for seed in range(n_finetune_seeds):
+        runs.append(run_benchmark(task, finetune_seed=seed, **kwargs))
+    methods = [e["method"] for e in runs[0].summary]
+    per_run = [{e["method"]: e for e in r.summary} for r in runs]
+    summary, differences = [], []
+    for name in methods:
+        if not all(name in pr for pr in per_run):
+            continue
+        entry = {"method": name, "fit_on": per_run[0][name]["fit_on"]}
+        entry["n_runs"] = len(runs)
+        for m in METRICS:
+            v = np.asarray([pr[name][m] for pr in per_run], dtype=float)
+            entry[m] = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
+            entry[m + "_std"] = float(np.nanstd(v)) if np.isfinite(v).any() else 0.0
+        summary.append(entry)
+        for seed, pr in enumerate(per_run):
+            differences.append(
+                {
+                    "method": name,
+                    "finetune_seed": seed,
+                    "roc_auc": pr[name]["roc_auc"],
+                    "roc_auc_minus_entropy": pr[name]["roc_auc"]
+                    - pr[_REFERENCE]["roc_auc"],
+                    "test_accuracy": runs[seed].classifier["test"]["accuracy"],
+                }
+            )
+    summary.sort(key=lambda e: -np.nan_to_num(e["roc_auc"], nan=-1.0))
+    table = format_table(summary)
+    out_dir = runs[0].out_dir + "-finetune-seeds"
+    os.makedirs(out_dir, exist_ok=True)
+    files = {
+        "summary": os.path.join(out_dir, "summary.csv"),
+        "differences": os.path.join(out_dir, "differences.csv"),
+        "table": os.path.join(out_dir, "table.txt"),
+    }
+    _write_csv(files["summary"], summary)
+    _write_csv(files["differences"], differences)
+    with open(files["table"], "w", encoding="utf-8") as f:
+        f.write(table + "\n")
+    return Bunch(
+        runs=runs,
+        summary=summary,
+        differences=differences,
+        table=table,
+        out_dir=out_dir,
+        files=files,
     )

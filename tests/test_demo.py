@@ -236,3 +236,30 @@ def test_rde_row_cap(monkeypatch):
     rows = np.sort(np.random.RandomState(0).permutation(100)[:50])
     ref = RDE(n_logits=2, random_state=0).fit(X[rows], y[rows])
     np.testing.assert_allclose(u, ref.predict_uncertainty(X[100:]))
+
+
+def test_finetune_seeds(tiny_dirs, tmp_path, capsys):
+    _, seq, _ = tiny_dirs
+    args = ["demo", "--model", str(seq), "--methods", "alien", "maxprob"]
+    args += ["--n-train", "30", "--n-validation", "20", "--n-test", "30"]
+    args += ["--n-seeds", "1", "--n-bootstrap", "5", "--no-plots"]
+    args += ["--data-home", str(tmp_path / "home"), "--results-dir", str(tmp_path)]
+    assert main(args + ["--finetune-seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Over 2 fine-tuning seeds" in out
+    models = os.listdir(tmp_path / "home" / "models")
+    assert len([m for m in models if m.startswith("sequence-")]) == 2
+    with open(tmp_path / "sentiment-finetune-seeds" / "differences.csv") as f:
+        rows = list(csv.DictReader(f))
+    # reference: each classifier's own run tables
+    for seed, sub in ((0, "sentiment"), (1, "sentiment-ft1")):
+        with open(tmp_path / sub / "summary.csv") as f:
+            summary = {r["method"]: float(r["roc_auc"]) for r in csv.DictReader(f)}
+        row = next(
+            r
+            for r in rows
+            if r["method"] == "ALIEN" and int(r["finetune_seed"]) == seed
+        )
+        assert float(row["roc_auc_minus_entropy"]) == pytest.approx(
+            summary["ALIEN"] - summary["Entropy"]
+        )
