@@ -100,14 +100,15 @@ _METRIC_TITLES = {
 
 #: Settings of the full run. Sizes are numbers of texts (sentences for NER)
 #: drawn from the fixed splits (None: the whole split). They and
-#: ``max_length`` come from throughput measured on a 2-core CPU: MiniLM
-#: training runs at about 25 short sentences/s on a quiet machine (2-10/s
-#: under heavy load), the forward pass at about 80/s; Rotten Tomatoes
-#: sentences hold 27 tokens on average and 99.9% fit in 64. Fine-tuning
-#: 2 x 2,000 sentences plus features of 5,842 keeps the first run within
-#: about 15 minutes. On 500 training sentences, 2 epochs at 1e-4 reached 75.7%
-#: validation accuracy against 72.3% for 1 epoch at 3e-4 (and a majority-class
-#: model for 1 epoch at 1e-4 with batches of 32).
+#: ``max_length`` come from throughput measured on the 2-core CPU this was
+#: developed on: fine-tuning MiniLM (batch 16, 64 tokens, word embeddings
+#: frozen) ran at 45-51 Rotten Tomatoes sentences/s on a quiet machine and
+#: 14-17/s while other jobs ran; feature extraction at 185-235 sentences/s
+#: (27 tokens on average; 99.9% fit in 64). The first run (fine-tuning
+#: 2 x 2,000 sentences, features of 5,842) took 3.3 minutes quiet and 6 under
+#: load. On 500 training sentences, 2 epochs at 1e-4 reached 75.7% validation
+#: accuracy against 72.3% for 1 epoch at 3e-4 (and a majority-class model for
+#: 1 epoch at 1e-4 with batches of 32).
 DEFAULT_SETTINGS = {
     "sentiment": {
         "n_train": 2000,
