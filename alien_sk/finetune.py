@@ -564,7 +564,10 @@ def fine_tune(
                 stacklevel=2,
             )
 
-    with torch.random.fork_rng(devices=[]):
+    # seed locally: the caller's global RNG state (CPU, and CUDA when used) is
+    # restored on exit; torch.manual_seed also seeds every CUDA device
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(random_state)
         net, tokenizer = _load(task, model, num_labels, label_names)
         start = time.perf_counter()
