@@ -386,17 +386,31 @@ def _score_all(y_true, y_pred, uncertainty, bounded, fast=False):
     return out
 
 
-def _bootstrap(y_true, y_pred, scores, bounded, n_bootstrap, seed, reference):
+def _bootstrap(
+    y_true, y_pred, scores, bounded, n_bootstrap, seed, reference, groups=None
+):
     """Percentile intervals over test resamples, and paired differences.
 
     The same resampled indices serve every method, so that the difference
-    ``method - reference`` of each resample is a paired difference.
+    ``method - reference`` of each resample is a paired difference. With
+    ``groups`` (token level: the sentence of each word) whole groups are
+    resampled (a cluster bootstrap), since the words of a sentence are not
+    independent draws.
     """
     rng = np.random.RandomState(seed)
     n = y_true.shape[0]
+    if groups is not None:
+        _, inverse = np.unique(groups, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.searchsorted(inverse[order], np.arange(inverse.max() + 2))
+        members = [order[bounds[g] : bounds[g + 1]] for g in range(len(bounds) - 1)]
     draws = {name: {m: [] for m in METRICS} for name in scores}
     for _ in range(n_bootstrap):
-        idx = rng.randint(n, size=n)
+        if groups is None:
+            idx = rng.randint(n, size=n)
+        else:
+            picked = rng.randint(len(members), size=len(members))
+            idx = np.concatenate([members[g] for g in picked])
         for name, u in scores.items():
             values = _score_all(y_true[idx], y_pred[idx], u[idx], bounded[name], True)
             for m, v in values.items():
@@ -1057,7 +1071,14 @@ def run_benchmark(
     boot = []
     if settings["n_bootstrap"] > 0 and _REFERENCE in first_scores:
         boot = _bootstrap(
-            y_te, pred_te, first_scores, bounded, settings["n_bootstrap"], 0, _REFERENCE
+            y_te,
+            pred_te,
+            first_scores,
+            bounded,
+            settings["n_bootstrap"],
+            0,
+            _REFERENCE,
+            groups=g_te,
         )
     timings["bootstrap"] = time.perf_counter() - t0
 

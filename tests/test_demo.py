@@ -263,3 +263,50 @@ def test_finetune_seeds(tiny_dirs, tmp_path, capsys):
         assert float(row["roc_auc_minus_entropy"]) == pytest.approx(
             summary["ALIEN"] - summary["Entropy"]
         )
+
+
+def test_token_bootstrap_resamples_whole_sentences():
+    # Each "sentence" holds 3 identical copies of one word. A cluster bootstrap
+    # over sentences draws the same index sequence as a plain bootstrap over the
+    # de-duplicated words (same RNG calls), and ROC-AUC ignores uniform
+    # duplication, so the two intervals must agree exactly; a word-level
+    # resampling of the duplicated data would not.
+    rng = np.random.RandomState(1)
+    n = 60
+    y = rng.randint(2, size=n)
+    pred = np.where(rng.rand(n) < 0.3, 1 - y, y)
+    scores = {"Entropy": rng.rand(n), "ALIEN": rng.rand(n)}
+    bounded = {"Entropy": True, "ALIEN": True}
+    plain = demo._bootstrap(y, pred, scores, bounded, 20, 0, "Entropy")
+    rep = np.repeat(np.arange(n), 3)
+    grouped = demo._bootstrap(
+        y[rep],
+        pred[rep],
+        {k: v[rep] for k, v in scores.items()},
+        bounded,
+        20,
+        0,
+        "Entropy",
+        groups=rep,
+    )
+    words = demo._bootstrap(
+        y[rep],
+        pred[rep],
+        {k: v[rep] for k, v in scores.items()},
+        bounded,
+        20,
+        0,
+        "Entropy",
+    )
+
+    def auc_cis(rows):
+        return np.array(
+            [
+                [r["ci_low"], r["ci_high"], r["diff_ci_low"], r["diff_ci_high"]]
+                for r in rows
+                if r["metric"] == "roc_auc"
+            ]
+        )
+
+    np.testing.assert_allclose(auc_cis(grouped), auc_cis(plain), atol=1e-12)
+    assert not np.allclose(auc_cis(words), auc_cis(plain))
