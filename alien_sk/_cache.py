@@ -160,7 +160,8 @@ class FeatureStore:
     Parameters
     ----------
     root : str or path-like
-        The cache folder (``cache_dir``); created on first write.
+        The cache folder (``cache_dir``); created on first write. A leading
+        ``~`` is expanded to the user's home folder.
     descriptor : dict
         JSON-serialisable settings that define the namespace; must contain
         ``"n_features"`` (the width of every row).
@@ -179,7 +180,7 @@ class FeatureStore:
     """
 
     def __init__(self, root, descriptor):
-        self.root = os.fspath(root)
+        self.root = os.path.expanduser(os.fspath(root))
         self.descriptor = dict(descriptor)
         self.descriptor.setdefault("schema_version", SCHEMA_VERSION)
         self.n_features = int(self.descriptor["n_features"])

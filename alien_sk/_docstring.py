@@ -58,6 +58,7 @@ _batch_size_docstring = """batch_size : int, default=32
         Number of texts per forward pass."""
 
 _cache_dir_docstring = """cache_dir : str or path-like, default=None
-        Folder of the on-disk feature cache. Each text's row is stored under a
-        key built from the text, the model's weights fingerprint and every
-        setting that changes the output. None disables caching."""
+        Folder of the on-disk feature cache (``~`` is expanded). Each text's
+        row is stored under a key built from the text, the model's weights
+        fingerprint and every setting that changes the output. None disables
+        caching."""

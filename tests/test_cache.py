@@ -339,3 +339,15 @@ def test_grid_search_n_jobs_2_shares_the_cache(tmp_path, tiny_model_path):
         serial.cv_results_["mean_test_score"],
         atol=1e-6,
     )
+
+
+def test_cache_dir_expands_user(tmp_path, monkeypatch):
+    # "~/..." must land in the home folder, not in a literal "~" folder
+    from alien_sk._cache import FeatureStore, text_key
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    store = FeatureStore("~/feature-cache", {"model": "m", "n_features": 1})
+    store.put([text_key("a")], [np.array([[1.0]], np.float32)])
+    assert (tmp_path / "feature-cache").is_dir()
+    assert not (tmp_path / "~").exists()
