@@ -36,6 +36,7 @@ PUBLIC_MODULES = [
     "alien_sk.finetune",
     "alien_sk.head",
     "alien_sk.metrics",
+    "alien_sk.pipeline",
     "alien_sk.plotting",
     "alien_sk.selective",
     "alien_sk.utils",
