@@ -84,16 +84,18 @@ print(fe.cache_info()["n_entries"], "texts cached")
 # %%
 # Tuning the head behind the extractor
 # ------------------------------------
-# In a :class:`~sklearn.pipeline.Pipeline` inside
-# :class:`~sklearn.model_selection.GridSearchCV`, every fold and every grid
-# point transforms the same texts: all of them are cache hits, so the
-# language model ran once per distinct text for the whole search. (The
+# In a pipeline inside :class:`~sklearn.model_selection.GridSearchCV`, every
+# fold and every grid point transforms the same texts: all of them are cache
+# hits, so the language model ran once per distinct text for the whole
+# search. :class:`~alien_sk.pipeline.UncertaintyPipeline` is scikit-learn's
+# ``Pipeline`` plus ``predict_uncertainty`` (texts in, scores out). (The
 # labels here are random, so the scores hover around chance.)
 
 from sklearn.model_selection import GridSearchCV  # noqa: E402
-from sklearn.pipeline import Pipeline  # noqa: E402
 
-pipe = Pipeline(
+from alien_sk.pipeline import UncertaintyPipeline  # noqa: E402
+
+pipe = UncertaintyPipeline(
     [
         ("feat", fe),
         ("alien", AlienUncertaintyEstimator(n_logits=2, max_epochs=5, random_state=0)),
@@ -104,11 +106,7 @@ search = GridSearchCV(
 )
 search.fit(texts, labels)
 print("best:", search.best_params_)
-
-# ``Pipeline`` forwards ``score`` but not ``predict_uncertainty``: transform
-# with the extractor (from the cache), then ask the head.
-best = search.best_estimator_
-u = best[-1].predict_uncertainty(best[:-1].transform(texts[:5]))
+u = search.best_estimator_.predict_uncertainty(texts[:5])  # from the cache
 print("uncertainty of the first texts:", np.round(u, 3))
 
 # %%
