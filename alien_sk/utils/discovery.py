@@ -58,6 +58,7 @@ def all_estimators(type_filter=None):
         items = [(n, c) for n, c in items if hasattr(c, "transform")]
     elif type_filter is not None:
         raise ValueError(
-            f"type_filter={type_filter!r}; expected 'uncertainty', 'transformer' or None."
+            f"type_filter={type_filter!r}; expected 'uncertainty', 'transformer' "
+            "or None."
         )
     return items

@@ -51,7 +51,9 @@ def check_uncertainty_shape_and_range(name, estimator_orig):
     --------
     >>> from alien_sk import AlienUncertaintyEstimator
     >>> from alien_sk.utils.estimator_checks import check_uncertainty_shape_and_range
-    >>> check_uncertainty_shape_and_range("alien", AlienUncertaintyEstimator(max_epochs=1))
+    >>> check_uncertainty_shape_and_range(
+    ...     "alien", AlienUncertaintyEstimator(max_epochs=1)
+    ... )
     """
     X, y = _data()
     est = clone(estimator_orig).fit(X, y)
@@ -79,7 +81,9 @@ def check_uncertainty_detects_errors(name, estimator_orig):
     --------
     >>> from alien_sk import AlienUncertaintyEstimator
     >>> from alien_sk.utils.estimator_checks import check_uncertainty_detects_errors
-    >>> check_uncertainty_detects_errors("alien", AlienUncertaintyEstimator(max_epochs=1))
+    >>> check_uncertainty_detects_errors(
+    ...     "alien", AlienUncertaintyEstimator(max_epochs=1)
+    ... )
     """
     X, y = _data(n_samples=600, entropy_signal=3.0)
     est = clone(estimator_orig).fit(X[:400], y[:400])
@@ -101,7 +105,9 @@ def check_uncertainty_score_is_roc_auc(name, estimator_orig):
     --------
     >>> from alien_sk import AlienUncertaintyEstimator
     >>> from alien_sk.utils.estimator_checks import check_uncertainty_score_is_roc_auc
-    >>> check_uncertainty_score_is_roc_auc("alien", AlienUncertaintyEstimator(max_epochs=1))
+    >>> check_uncertainty_score_is_roc_auc(
+    ...     "alien", AlienUncertaintyEstimator(max_epochs=1)
+    ... )
     """
     from sklearn.metrics import roc_auc_score
 
@@ -127,13 +133,17 @@ def check_uncertainty_pickle_round_trip(name, estimator_orig):
     --------
     >>> from alien_sk import AlienUncertaintyEstimator
     >>> from alien_sk.utils.estimator_checks import check_uncertainty_pickle_round_trip
-    >>> check_uncertainty_pickle_round_trip("alien", AlienUncertaintyEstimator(max_epochs=1))
+    >>> check_uncertainty_pickle_round_trip(
+    ...     "alien", AlienUncertaintyEstimator(max_epochs=1)
+    ... )
     """
     X, y = _data()
     est = clone(estimator_orig).fit(X, y)
     before = est.predict_uncertainty(X)
     after = pickle.loads(pickle.dumps(est)).predict_uncertainty(X)
-    np.testing.assert_array_equal(before, after, err_msg=f"{name}: pickle changed scores")
+    np.testing.assert_array_equal(
+        before, after, err_msg=f"{name}: pickle changed scores"
+    )
 
 
 def yield_uncertainty_checks(estimator):
