@@ -52,7 +52,7 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
     (L2-SP). Adam without weight decay and a one-cycle cosine schedule
     (``pct_start=0.1``, ``div_factor=25``, ``final_div_factor=1e4``, momentum
     cycled 0.95 -> 0.85 -> 0.95) stepped per mini-batch, in float64, as in
-    the authors' code (Kotelevskii et al., arXiv 2505.15443).
+    the authors' code (arXiv 2505.15443).
 
     When ``X`` holds the logits only (no embedding column), the linear head
     reduces to a learned logit bias ``db`` (the MLP head likewise).

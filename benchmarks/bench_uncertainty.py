@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Benchmark ALIEN against the baselines on real data and a real classifier.
 
-Protocol (Kotelevskii et al., arXiv 2505.15443, adapted to one CPU):
+Protocol (arXiv 2505.15443, adapted to one CPU):
 
 * data: Rotten Tomatoes review sentences (``--task sentiment``) or WNUT-2016
   tweets at the word level (``--task ner``), fixed seeded stratified splits
