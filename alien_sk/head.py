@@ -10,10 +10,11 @@ that an untrained head scores exactly the normalised entropy of the logits
 Two training loops give the same result (to rounding, ~1e-12):
 
 * :class:`LinearAnalyticTrainer` (``head="linear"`` on the CPU) computes the
-  gradients in closed form with numpy and runs a hand-written Adam and
-  one-cycle schedule that re-implement torch's formulas; it avoids the
-  per-step overhead of autograd and ``torch.optim``, which dominates for a
-  head this small;
+  gradients in closed form with numpy, steps torch's fused CPU Adam kernel
+  on the same buffers (or :class:`AdamNumpy` where that kernel is missing)
+  and follows a one-cycle schedule that re-implements torch's; it avoids
+  the per-step overhead of autograd and ``torch.optim``, which dominates for
+  a head this small;
 * :class:`AutogradTrainer` (``head="mlp"``, or any non-CPU device) runs the
   module with autograd and ``torch.optim.Adam``.
 
@@ -28,6 +29,7 @@ the clamped score of the classifier's own logits.
 This module imports torch; :mod:`alien_sk.estimator` imports it lazily.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -413,8 +415,88 @@ class AdamNumpy:
         theta += tmp
 
 
+class _FusedAdam:
+    """torch's fused CPU Adam kernel on numpy buffers (one call per step).
+
+    The kernel is the one behind ``torch.optim.Adam(fused=True)``; the
+    tensors share memory with ``theta``, ``grad`` and the moment buffers, so
+    nothing is copied. ``weight_decay`` adds ``weight_decay * theta`` to the
+    gradient first (torch's L2 penalty, not AdamW's decoupled decay).
+    """
+
+    def __init__(self, theta, grad, weight_decay=0.0):
+        self.m = np.zeros_like(theta)
+        self.v = np.zeros_like(theta)
+        self._t = np.zeros((), dtype=np.float32)  # step count, read by the kernel
+        self._tensors = tuple(
+            [torch.from_numpy(a)] for a in (theta, grad, self.m, self.v)
+        ) + ([], [torch.from_numpy(self._t)])
+        self._kw = dict(
+            beta2=ADAM_BETA2,
+            weight_decay=float(weight_decay),
+            eps=ADAM_EPS,
+            amsgrad=False,
+            maximize=False,
+        )
+
+    def step(self, lr, beta1):
+        self._t += 1
+        torch._fused_adam_(*self._tensors, lr=float(lr), beta1=float(beta1), **self._kw)
+
+
+_FUSED_ADAM_OK = None
+
+
+def _fused_adam_ok():
+    """Whether torch's private fused Adam op exists and matches AdamNumpy.
+
+    Checked once per process on a small problem with changing ``lr`` and
+    ``beta1`` and an L2 penalty; any difference or error selects the numpy
+    Adam instead, so a torch release that changes or drops the op only costs
+    speed.
+    """
+    global _FUSED_ADAM_OK
+    if _FUSED_ADAM_OK is None:
+        try:
+            rng = np.random.default_rng(0)
+            theta = rng.standard_normal(5)
+            ref = theta.copy()
+            grad = np.zeros(5)
+            fused, adam = _FusedAdam(theta, grad, weight_decay=0.5), AdamNumpy(5)
+            for lr, beta1 in [(1e-2, 0.95), (3e-2, 0.9), (1e-3, 0.85)]:
+                grad[:] = rng.standard_normal(5)
+                adam.step(ref, grad + 0.5 * ref, lr, beta1)
+                fused.step(lr, beta1)
+            _FUSED_ADAM_OK = bool(np.allclose(theta, ref, rtol=1e-13, atol=0.0))
+        except Exception:  # noqa: BLE001 - any failure means: do not use it
+            _FUSED_ADAM_OK = False
+    return _FUSED_ADAM_OK
+
+
 _max_reduce = np.maximum.reduce
 _add_reduce = np.add.reduce
+
+
+class _BatchBuffers:
+    """Preallocated arrays for mini-batches of one size ``b``."""
+
+    def __init__(self, b, C, d, dtype):
+        # rows of X are gathered whole (np.take needs a C-contiguous source)
+        self.raw = np.empty((b, C + d), dtype=dtype)
+        if dtype == np.float64:
+            self.widen = False
+            self.h = self.raw[:, C:]  # a strided view that BLAS reads directly
+        else:
+            self.widen = True
+            self.raw_h = self.raw[:, C:]
+            self.h = np.empty((b, d))
+        self.z = np.empty((C, b))
+        self.p = np.empty((C, b))
+        self.tmp = np.empty((C, b))
+        self.u = np.empty(b)
+        self.t = np.empty(b)
+        self.dev = np.empty(b)
+        self.mask = np.empty(b, dtype=bool)
 
 
 # -- trainers ----------------------------------------------------------------------
@@ -423,13 +505,26 @@ class LinearAnalyticTrainer:
 
     For the entropy score ``dU/dz_j = -p_j (log p_j + H) / log C``; for the
     smooth-max score ``dU/dz_j = -p_j (s_j - sum_k s_k p_k) / (1 - 1/C)`` with
-    ``s = softmax(lambda p)``. Buffers are preallocated and each mini-batch is
-    gathered with ``np.take`` into them.
+    ``s = softmax(lambda p)``; the clamped BCE has
+    ``dBCE/dUc = 1 / (1 - e - Uc)``.
+
+    The step is written for speed, since a grid search fits the head many
+    times and the cost of a step is mostly fixed per-call overhead and memory
+    traffic, not arithmetic: every buffer is preallocated; the rows of a
+    mini-batch are gathered with one ``take`` into a buffer, in increasing
+    row order (the rows of each mini-batch are sorted once per epoch: the same
+    mini-batches, read in memory order, which measured faster); the small
+    per-row columns (logits, ``1 - e``, ``u0``) are permuted once per epoch;
+    Adam is one call to torch's fused CPU kernel on the same buffers (with
+    ``theta0 = 0`` it also applies the beta term, as L2 weight decay); and
+    the reported loss is computed once per epoch from the clamped scores the
+    steps stored, not step by step. Where torch lacks the fused kernel, or it
+    disagrees with :class:`AdamNumpy`, the numpy Adam is used.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_logits + d), float64
-        Training features.
+    X : ndarray of shape (n_samples, n_logits + d), float64 or float32
+        Training features (float32 rows are widened exactly to float64).
     errors : ndarray of shape (n_samples,)
         1 where the classifier is wrong.
     u0 : ndarray of shape (n_samples,)
@@ -468,14 +563,13 @@ class LinearAnalyticTrainer:
     ):
         n_logits, d = weight.shape
         self.C, self.d = n_logits, d
-        # a view: float32 features are gathered per batch and widened exactly
-        self.emb = X[:, n_logits:]
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        self.X = np.ascontiguousarray(X)
         e = np.asarray(errors, dtype=np.float64)
-        # aux = [logits | 1 - e | 1 - 2e | u0], permuted once per epoch and
-        # copied per batch into a (C + 3, b) buffer
-        self.aux = np.ascontiguousarray(
-            np.column_stack([X[:, :n_logits], 1.0 - e, 1.0 - 2.0 * e, u0]),
-            dtype=np.float64,
+        # per-row columns [logits | 1 - e | u0], permuted once per epoch
+        self.rows = np.ascontiguousarray(
+            np.column_stack([X[:, :n_logits], 1.0 - e, u0]), dtype=np.float64
         )
         self.theta = np.concatenate([weight.ravel(), bias]).astype(np.float64)
         self.theta0 = self.theta.copy()
@@ -484,8 +578,18 @@ class LinearAnalyticTrainer:
         self.batch_size = int(batch_size)
         self.score_function = score_function
         self.lam = float(smoothmax_lambda)
-        self.adam = AdamNumpy(self.theta.size)
         self.grad = np.zeros_like(self.theta)
+        # Adam: torch's fused kernel when available (one call per step), else
+        # numpy; with theta0 = 0 the beta term's gradient 2 beta theta is the
+        # kernel's own L2 weight decay
+        if _fused_adam_ok():
+            self._beta_in_adam = self.init_is_zero
+            wd = 2.0 * self.beta if self._beta_in_adam else 0.0
+            self._adam_step = _FusedAdam(self.theta, self.grad, wd).step
+        else:
+            self._beta_in_adam = False
+            adam = AdamNumpy(self.theta.size)
+            self._adam_step = functools.partial(adam.step, self.theta, self.grad)
         self._grad_w = self.grad[: n_logits * d].reshape(n_logits, d)
         self._grad_b = self.grad[n_logits * d :]
         self._weight = self.theta[: n_logits * d].reshape(n_logits, d)
@@ -516,97 +620,123 @@ class LinearAnalyticTrainer:
 
     def _bufs(self, b):
         if b not in self._buffers:
-            self._buffers[b] = (np.empty((self.C, b)), np.empty((self.C + 3, b)))
+            self._buffers[b] = _BatchBuffers(b, self.C, self.d, self.X.dtype)
         return self._buffers[b]
 
     def run_epoch(self, perm, lrs, betas1):
         """One pass over ``perm`` in mini-batches; returns the mean batch loss."""
+        C = self.C
         n = perm.shape[0]
         bs = self.batch_size
-        total = 0.0
-        n_batches = 0
-        # the small per-row block is permuted once per epoch (one bulk
-        # gather), the embedding rows batch by batch
-        aux = np.take(self.aux, perm, axis=0)
-        for k, start in enumerate(range(0, n, bs)):
+        # the same mini-batches as perm, each read in increasing row order
+        order = np.array(perm, dtype=np.intp)
+        n_full = n - n % bs
+        order[:n_full].reshape(-1, bs).sort(axis=1)
+        order[n_full:].sort()
+        cols = np.take(self.rows, order, axis=0).T.copy()  # (C + 2, n)
+        starts = np.arange(0, n, bs)
+        uc = np.empty(n)  # clamped scores, filled by the steps
+        sq = np.zeros(starts.shape[0])  # ||theta - theta0||^2 at each step
+        for k, start in enumerate(starts.tolist()):
             stop = start + bs
-            total += self._step(perm[start:stop], aux[start:stop], lrs[k], betas1[k])
-            n_batches += 1
-        return total / n_batches
+            sq[k] = self._step(
+                order[start:stop],
+                cols[:, start:stop],
+                uc[start:stop],
+                lrs[k],
+                betas1[k],
+            )
+        # the loss of each step, from the scores it computed: the BCE is
+        # -log q with q = |1 - e - Uc| (Uc if e = 1, 1 - Uc if e = 0)
+        q = np.subtract(cols[C], uc)
+        np.abs(q, out=q)
+        row_loss = -np.log(q)
+        if self.alpha != 0.0:
+            dev = uc - cols[C + 1]
+            row_loss += self.alpha * dev * dev
+        sizes = np.diff(np.append(starts, n))
+        batch_loss = np.add.reduceat(row_loss, starts) / sizes + self.beta * sq
+        return float(batch_loss.mean())
 
-    def _step(self, idx, aux_rows, lr, beta1):
+    def _step(self, idx, cols, uc, lr, beta1):
         # Column layout: a batch's logits, scores and gradients are (C, b)
         # arrays, so reductions over the classes run along the first axis,
         # vectorised over the batch.
         C = self.C
         b = idx.shape[0]
-        z, ab = self._bufs(b)
-        theta, grad, diff = self.theta, self.grad, self._diff
+        buf = self._bufs(b)
+        theta, grad = self.theta, self.grad
         # gather the batch (float32 features are widened exactly to float64)
-        hb = self.emb[idx]
-        if hb.dtype != np.float64:
-            hb = hb.astype(np.float64)
-        np.copyto(ab, aux_rows.T)
+        # (mode="clip" lets take write straight into `out`; idx is in range)
+        self.X.take(idx, 0, buf.raw, "clip")
+        h = buf.h
+        if buf.widen:
+            np.copyto(h, buf.raw_h)
         # forward: z = logits + W h + b, shape (C, b)
-        np.matmul(self._weight, hb.T, out=z)
-        z += ab[:C]
+        z, p = buf.z, buf.p
+        np.matmul(self._weight, h.T, out=z)
+        z += cols[:C]
         z += self._bias_col
         z -= _max_reduce(z, axis=0)
-        p = np.exp(z)
+        np.exp(z, out=p)
         s = _add_reduce(p, axis=0)
         p /= s
+        np.log(s, out=s)
         log_p = z
-        log_p -= np.log(s)  # z now holds log p
+        log_p -= s  # z now holds log p
+        u = buf.u
         if self.score_function == "entropy":
-            neg_h = np.einsum("ij,ij->j", p, log_p)  # -H
-            u = neg_h * self._u_scale
-            # dU/dz = -p (log p + H) / log C  (sign and 1/log C folded in scale)
+            np.multiply(p, log_p, out=buf.tmp)
+            neg_h = _add_reduce(buf.tmp, axis=0)  # -H
+            np.multiply(neg_h, self._u_scale, out=u)
+            # dU/dz = -p (log p + H) / log C  (sign and 1/log C in _g_scale)
             log_p -= neg_h
             log_p *= p
             g_z = log_p
         else:
-            lam_p = p * self.lam
+            lam_p = np.multiply(p, self.lam, out=buf.tmp)
             m = _max_reduce(lam_p, axis=0)
             lam_p -= m
             np.exp(lam_p, out=lam_p)
             ss = _add_reduce(lam_p, axis=0)
-            smooth_max = (np.log(ss) + m) / self.lam
-            u = (1.0 - smooth_max) * self._u_scale
             lam_p /= ss  # s = softmax(lambda p)
-            lam_p -= np.einsum("ij,ij->j", lam_p, p)
-            lam_p *= p
-            g_z = lam_p
-        uc = np.minimum(u, CLAMP_HIGH)
+            np.log(ss, out=ss)
+            ss += m
+            ss /= self.lam  # smooth max of p
+            np.subtract(1.0, ss, out=u)
+            u *= self._u_scale
+            np.multiply(lam_p, p, out=log_p)
+            s_dot_p = _add_reduce(log_p, axis=0)  # sum_k s_k p_k
+            np.subtract(lam_p, s_dot_p, out=log_p)
+            log_p *= p
+            g_z = log_p
+        np.minimum(u, CLAMP_HIGH, out=uc)
         np.maximum(uc, CLAMP_LOW, out=uc)
-        # BCE: for e in {0, 1}, q = |1 - e - Uc| is Uc (e=1) or 1 - Uc (e=0);
-        # dBCE/dUc = (Uc - e) / (Uc (1 - Uc)) = (1 - 2e) / q
-        q = np.subtract(ab[C], uc)
-        np.abs(q, out=q)
-        d_u = np.divide(ab[C + 1], q)
-        np.log(q, out=q)
-        loss = -_add_reduce(q) / b
+        # d loss / dU, scaled by dU/dz's constant and 1/b:
+        # k / (1 - e - Uc) + 2 alpha k (Uc - u0), zero where the clamp is active
+        k = self._g_scale / b
+        d_u = np.subtract(cols[C], uc, out=buf.t)
+        np.divide(k, d_u, out=d_u)
         if self.alpha != 0.0:
-            dev = np.subtract(uc, ab[C + 2])
-            loss += self.alpha * np.dot(dev, dev) / b
-            dev *= 2.0 * self.alpha
+            dev = np.subtract(uc, cols[C + 1], out=buf.dev)
+            dev *= 2.0 * self.alpha * k
             d_u += dev
-        d_u *= uc == u  # clamp passes the gradient only inside [low, high]
-        d_u *= self._g_scale / b
+        d_u *= np.equal(uc, u, out=buf.mask)
         g_z *= d_u
-        np.matmul(g_z, hb, out=self._grad_w)
+        np.matmul(g_z, h, out=self._grad_w)
         _add_reduce(g_z, axis=1, out=self._grad_b)
+        sq = 0.0
         if self.beta != 0.0:
-            if self.init_is_zero:
+            diff = self._diff
+            if self._beta_in_adam:
                 sq = np.dot(theta, theta)
-                np.multiply(theta, 2.0 * self.beta, out=diff)
             else:
                 np.subtract(theta, self.theta0, out=diff)
                 sq = np.dot(diff, diff)
                 diff *= 2.0 * self.beta
-            loss += self.beta * sq
-            grad += diff
-        self.adam.step(theta, grad, lr, beta1)
-        return float(loss)
+                grad += diff
+        self._adam_step(lr, beta1)
+        return sq
 
     def predict(self, X):
         """Unclamped scores of ``X`` with the current parameters (numpy)."""

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from alien_sk import head as head_module
 from alien_sk.head import (
     AdamNumpy,
     AutogradTrainer,
@@ -201,3 +202,107 @@ def test_analytic_epoch_matches_autograd(score, zero_init, C, logit_scale):
     np.testing.assert_allclose(tr_a.weight, head.weight.detach().numpy(), atol=tol)
     np.testing.assert_allclose(tr_a.bias, head.bias.detach().numpy(), atol=tol)
     assert np.abs(tr_a.weight - W0).max() > 1e-2  # it did move
+
+
+# -- the fast paths of the analytic trainer -------------------------------------
+def _epochs(trainer, n, bs, n_epochs=3, seed=5, max_lr=0.05):
+    rng = np.random.default_rng(seed)
+    steps = -(-n // bs)
+    lrs, b1 = one_cycle_schedule(n_epochs * steps, max_lr)
+    losses = []
+    for epoch in range(n_epochs):
+        sl = slice(epoch * steps, (epoch + 1) * steps)
+        losses.append(trainer.run_epoch(rng.permutation(n), lrs[sl], b1[sl]))
+    return np.array(losses), trainer.get_state()
+
+
+def _trainer_problem(dtype=np.float64, zero_init=True, C=3, n=70, d=6):
+    rng = np.random.default_rng(4)
+    X = (rng.standard_normal((n, C + d)) * 2).astype(dtype)
+    e = (rng.random(n) < 0.3).astype(float)
+    u0 = rng.uniform(0.05, 0.95, n)
+    W0 = np.zeros((C, d)) if zero_init else rng.normal(0, 0.3, (C, d))
+    b0 = np.zeros(C) if zero_init else rng.normal(0, 0.3, C)
+    return X, e, u0, W0, b0
+
+
+@pytest.mark.skipif(
+    not head_module._fused_adam_ok(), reason="this torch has no usable fused Adam"
+)
+@pytest.mark.parametrize("weight_decay", [0.0, 0.4])
+def test_fused_adam_matches_torch_adam(weight_decay):
+    # the kernel against torch.optim.Adam's default (single-tensor) code path,
+    # with torch's L2 weight decay, changing lr and beta1 every step
+    rng = np.random.default_rng(0)
+    size, n_steps = 7, 40
+    theta = rng.standard_normal(size)
+    param = torch.nn.Parameter(torch.tensor(theta))
+    opt = torch.optim.Adam([param], lr=1.0, eps=1e-8, weight_decay=weight_decay)
+    grad = np.zeros(size)
+    fused = head_module._FusedAdam(theta, grad, weight_decay)
+    for _ in range(n_steps):
+        grad[:] = rng.standard_normal(size) * np.logspace(-3, 1, size)
+        lr, beta1 = rng.uniform(1e-4, 1e-2), rng.uniform(0.85, 0.95)
+        opt.param_groups[0]["lr"] = float(lr)
+        opt.param_groups[0]["betas"] = (float(beta1), 0.999)
+        param.grad = torch.tensor(grad)
+        opt.step()
+        fused.step(lr, beta1)
+    np.testing.assert_allclose(theta, param.detach().numpy(), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("score", ["entropy", "smoothmax"])
+@pytest.mark.parametrize("zero_init", [True, False])
+def test_trainer_with_numpy_adam_matches_fused(monkeypatch, score, zero_init):
+    # the fallback (AdamNumpy, beta term added to the gradient by hand) and the
+    # fused kernel (beta term as weight decay when theta0 = 0) train alike
+    X, e, u0, W0, b0 = _trainer_problem(zero_init=zero_init)
+    args = (X, e, u0, W0, b0, 0.3, 0.05, 16, score)
+    monkeypatch.setattr(head_module, "_FUSED_ADAM_OK", False)
+    loss_np, theta_np = _epochs(LinearAnalyticTrainer(*args), X.shape[0], 16)
+    monkeypatch.setattr(head_module, "_FUSED_ADAM_OK", None)  # detect again
+    tr = LinearAnalyticTrainer(*args)
+    if not head_module._FUSED_ADAM_OK:
+        pytest.skip("this torch has no usable fused Adam")
+    loss_f, theta_f = _epochs(tr, X.shape[0], 16)
+    np.testing.assert_allclose(loss_f, loss_np, rtol=1e-12)
+    np.testing.assert_allclose(theta_f, theta_np, rtol=1e-10, atol=1e-12)
+    assert np.abs(theta_f - np.concatenate([W0.ravel(), b0])).max() > 1e-2
+
+
+def test_fused_adam_missing_falls_back_to_numpy(monkeypatch):
+    monkeypatch.setattr(head_module, "_FUSED_ADAM_OK", None)
+    monkeypatch.delattr(torch, "_fused_adam_", raising=False)
+    assert head_module._fused_adam_ok() is False
+    X, e, u0, W0, b0 = _trainer_problem()
+    loss, theta = _epochs(
+        LinearAnalyticTrainer(X, e, u0, W0, b0, 0.3, 0.05, 16), 70, 16
+    )
+    assert np.all(np.isfinite(loss)) and np.abs(theta).max() > 1e-2
+
+
+def test_float32_features_train_like_their_float64_widening():
+    # float32 rows are gathered as float32 and widened exactly; float64 rows
+    # are read in place through a strided view: same training to rounding
+    X32, e, u0, W0, b0 = _trainer_problem(dtype=np.float32, zero_init=False)
+    X64 = X32.astype(np.float64)
+    loss32, theta32 = _epochs(
+        LinearAnalyticTrainer(X32, e, u0, W0, b0, 0.3, 0.05, 16), 70, 16
+    )
+    loss64, theta64 = _epochs(
+        LinearAnalyticTrainer(X64, e, u0, W0, b0, 0.3, 0.05, 16), 70, 16
+    )
+    np.testing.assert_allclose(loss32, loss64, rtol=1e-13)
+    np.testing.assert_allclose(theta32, theta64, rtol=1e-11, atol=1e-13)
+
+
+def test_fortran_ordered_features_are_not_copied_per_step():
+    # np.take copies a non-C-contiguous source in full on every call; the
+    # trainer makes one contiguous copy up front and trains identically
+    X, e, u0, W0, b0 = _trainer_problem()
+    ref = _epochs(LinearAnalyticTrainer(X, e, u0, W0, b0, 0.3, 0.05, 16), 70, 16)
+    tr = LinearAnalyticTrainer(np.asfortranarray(X), e, u0, W0, b0, 0.3, 0.05, 16)
+    assert tr.X.flags.c_contiguous
+    got = _epochs(tr, 70, 16)
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-13)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-12, atol=1e-14)
