@@ -38,7 +38,8 @@ def build_parser():
             "(cached), extract features (cached), tune ALIEN, compare it with "
             "entropy and the other baselines, print the table and save CSV and "
             "PNG files. The first run fine-tunes and extracts features (about "
-            "15 minutes on 2 CPU cores); later runs take under a minute."
+            "3.5 minutes on 2 quiet CPU cores, up to 6 on busy ones; --task ner "
+            "about 10); later runs take under a minute."
         ),
     )
     demo.add_argument(
