@@ -133,6 +133,8 @@ class MaxProb(_LogitBaseline):
     ``U = 1 - max_c softmax(logits)_c``, the paper's SR baseline, in
     ``[0, 1 - 1 / C]``. Nothing is learned: ``fit`` only records the layout.
 
+    Read more in the :ref:`User Guide <baselines>`.
+
     Parameters
     ----------
     {n_logits}
@@ -173,6 +175,8 @@ class Entropy(_LogitBaseline):
     ``[0, 1]``; this is also the ALIEN head's initial score. Nothing is
     learned: ``fit`` only records the layout.
 
+    Read more in the :ref:`User Guide <baselines>`.
+
     Parameters
     ----------
     {n_logits}
@@ -210,6 +214,8 @@ class Margin(_LogitBaseline):
 
     ``U = 1 - (p_(1) - p_(2))``, in ``[0, 1]``. Nothing is learned: ``fit``
     only records the layout.
+
+    Read more in the :ref:`User Guide <baselines>`.
 
     Parameters
     ----------
@@ -259,6 +265,8 @@ class TemperatureScaledMaxProb(BaseUncertaintyEstimator):
     For two classes the ranking, hence the ROC-AUC, equals :class:`MaxProb`'s;
     with more classes the temperature can reorder the samples, and it always
     changes the calibration (ECE) of the score.
+
+    Read more in the :ref:`User Guide <baselines>`.
 
     Parameters
     ----------
@@ -379,6 +387,8 @@ class Mahalanobis(_EmbeddingBaseline):
     shrinkage, inverted exactly when it has full rank and pseudo-inverted
     otherwise (``pinv_used_``). The score is **unbounded**: a squared
     distance in ``[0, inf)``.
+
+    Read more in the :ref:`User Guide <baselines>`.
 
     Parameters
     ----------
@@ -514,6 +524,8 @@ class RelativeMahalanobis(Mahalanobis):
     ``sum_i (e_i - mu)(e_i - mu)^T / n`` (same estimator and pseudo-inverse
     rule as the class part). The score is **unbounded** and can be negative.
 
+    Read more in the :ref:`User Guide <baselines>`.
+
     Parameters
     ----------
     {n_logits}
@@ -623,6 +635,8 @@ class RDE(_EmbeddingBaseline):
     (``MinCovDet.mahalanobis``). As in the authors' code, when MinCovDet
     fails with ``support_fraction=None`` it is retried with 0.9, then 1.0.
     The score is **unbounded**, in ``[0, inf)``. Class labels are not used.
+
+    Read more in the :ref:`User Guide <baselines>`.
 
     Parameters
     ----------
@@ -770,6 +784,8 @@ class DDU(_EmbeddingBaseline):
     ten until every class covariance has a Cholesky factor (``jitter_``).
     Classes with fewer than two training samples get the pooled within-class
     covariance. The score is **unbounded** (any real number).
+
+    Read more in the :ref:`User Guide <baselines>`.
 
     Parameters
     ----------
@@ -925,6 +941,8 @@ class ErrorProbe(_EmbeddingBaseline):
     to learn: a :class:`~alien_sk.exceptions.NoErrorsWarning` is raised, no
     probe is fitted (``probe_`` is None) and ``U`` falls back to the
     normalised entropy of the logits.
+
+    Read more in the :ref:`User Guide <baselines>`.
 
     Parameters
     ----------

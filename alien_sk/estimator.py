@@ -57,6 +57,8 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
     When ``X`` holds the logits only (no embedding column), the linear head
     reduces to a learned logit bias ``db`` (the MLP head likewise).
 
+    Read more in the :ref:`User Guide <alien_method>`.
+
     Parameters
     ----------
     {n_logits}

@@ -70,6 +70,8 @@ def score_from_logits(z, score_function="entropy", smoothmax_lambda=100.0):
     ``(1 - logsumexp(lambda p) / lambda) / (1 - 1 / C)``, with
     ``p = softmax(z)``.
 
+    Read more in the :ref:`User Guide <alien_method>`.
+
     Parameters
     ----------
     z : torch.Tensor of shape (n_samples, n_classes)
@@ -140,6 +142,8 @@ class ResidualLinearHead(_ResidualHead):
     scores exactly the classifier's normalised entropy; ``init="random"``
     draws them like :class:`torch.nn.Linear` (uniform in ``±1/sqrt(d)``).
 
+    Read more in the :ref:`User Guide <head_vs_paper>`.
+
     Parameters
     ----------
     n_logits : int
@@ -194,6 +198,8 @@ class ResidualMLPHead(_ResidualHead):
     starts at zero (``init="entropy"``), so the untrained head scores exactly
     the normalised entropy. With ``init="random"`` the output layer is random
     too. ``tanh`` follows RoBERTa's classification head (dense, tanh, output).
+
+    Read more in the :ref:`User Guide <head_vs_paper>`.
 
     Parameters
     ----------
@@ -265,6 +271,8 @@ def alien_loss(u, errors, u0, params, params0, alpha, beta):
 
     ``mean BCE(Uc, e) + alpha * mean((Uc - u0)^2) + beta * sum (theta - theta0)^2``
     with ``Uc = clamp(u, 1e-9, 1 - 1e-9)``.
+
+    Read more in the :ref:`User Guide <alien_method>`.
 
     Parameters
     ----------
@@ -521,6 +529,8 @@ class LinearAnalyticTrainer:
     steps stored, not step by step. Where torch lacks the fused kernel, or it
     disagrees with :class:`AdamNumpy`, the numpy Adam is used.
 
+    Read more in the :ref:`User Guide <alien_method>`.
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_logits + d), float64 or float32
@@ -759,6 +769,8 @@ class AutogradTrainer:
 
     The learning rate and ``beta1`` of each step come from
     :func:`one_cycle_schedule` (identical to ``OneCycleLR``).
+
+    Read more in the :ref:`User Guide <alien_method>`.
 
     Parameters
     ----------

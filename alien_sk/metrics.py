@@ -188,6 +188,8 @@ def misclassification_roc_auc(y_true, y_pred, uncertainty, *, sample_weight=None
     gets a higher uncertainty than a random correct one (ties count one half).
     0.5 is chance, 1 is a perfect error detector.
 
+    Read more in the :ref:`User Guide <metrics>`.
+
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
@@ -252,6 +254,8 @@ def risk_coverage_curve(y_true, y_pred, uncertainty, *, sample_weight=None):
     Read more in the GUIDE, section 4 (metric conventions). :func:`aurc` is
     the mean of the per-sample expected risks, not a trapezoid over these
     points (they agree when all uncertainties are distinct).
+
+    Read more in the :ref:`User Guide <metrics>`.
 
     Parameters
     ----------
@@ -325,6 +329,8 @@ def aurc(y_true, y_pred, uncertainty, *, sample_weight=None):
     lies in [0, 1]; lower is better. All correct gives 0, all wrong 1, and a
     constant uncertainty gives the error rate.
 
+    Read more in the :ref:`User Guide <metrics>`.
+
     Parameters
     ----------
     {params}
@@ -361,6 +367,8 @@ def e_aurc(y_true, y_pred, uncertainty, *, sample_weight=None):
     risk is ``max(0, k - n_correct) / k``. E-AURC is 0 for a perfect ranking
     (and whenever the classifier makes no error, or only errors) and is
     non-negative without sample weights; lower is better.
+
+    Read more in the :ref:`User Guide <metrics>`.
 
     Parameters
     ----------
@@ -404,6 +412,8 @@ def augrc(y_true, y_pred, uncertainty, *, sample_weight=None):
     :func:`aurc`; lower is better. All correct gives 0 and all wrong the
     maximum, ``(n + 1) / (2 n)`` (just above 1/2); a constant uncertainty gives
     ``error_rate * (n + 1) / (2 n)``.
+
+    Read more in the :ref:`User Guide <metrics>`.
 
     Parameters
     ----------
@@ -455,6 +465,8 @@ def prediction_rejection_ratio(y_true, y_pred, uncertainty, *, sample_weight=Non
     rejection: ``E(k) = k * error_rate``) and ``AUGRC_ideal`` that of the ideal
     ranking (see :func:`e_aurc`). The trapezoidal areas over ``k = 0..n`` give
     the same ratio, since the three curves meet at both ends.
+
+    Read more in the :ref:`User Guide <metrics>`.
 
     Parameters
     ----------
@@ -523,6 +535,8 @@ def expected_calibration_error(
     a confidence equal to an inner edge falls in the lower bin, 0 in the first
     bin and 1 in the last. Tables in the benchmarks print it ×100. Like
     ``calibration_curve``, it takes no ``sample_weight``.
+
+    Read more in the :ref:`User Guide <metrics>`.
 
     Parameters
     ----------
@@ -666,6 +680,8 @@ def make_uncertainty_scorer(
        errors as ``estimator.score``);
     4. ``estimator.predict(X)``.
 
+    Read more in the :ref:`User Guide <metrics>`.
+
     Parameters
     ----------
     metric : callable
@@ -739,6 +755,8 @@ UNCERTAINTY_SCORERS = {
 def get_uncertainty_scorer_names():
     """Names of the uncertainty scorers known to :func:`get_uncertainty_scorer`.
 
+    Read more in the :ref:`User Guide <metrics>`.
+
     Returns
     -------
     names : list of str
@@ -764,6 +782,8 @@ def get_uncertainty_scorer(name):
     ``"neg_aurc"``, ``"neg_e_aurc"``, ``"neg_augrc"`` and ``"neg_ece"`` are the
     negated metrics, so that greater is always better, as
     ``GridSearchCV`` expects. ``"neg_ece"`` needs uncertainties in [0, 1].
+
+    Read more in the :ref:`User Guide <metrics>`.
 
     Parameters
     ----------

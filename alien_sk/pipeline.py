@@ -23,6 +23,8 @@ class UncertaintyPipeline(Pipeline):
     ``fit``/``score``/``set_params``, same ``GridSearchCV`` behaviour), plus
     :meth:`predict_uncertainty` when the final step has it.
 
+    Read more in the :ref:`User Guide <tuning>`.
+
     Parameters
     ----------
     steps : list of (str, estimator) tuples
@@ -79,6 +81,8 @@ def make_uncertainty_pipeline(*steps, memory=None, verbose=False):
     """Build an :class:`UncertaintyPipeline`, naming the steps automatically.
 
     The counterpart of :func:`sklearn.pipeline.make_pipeline`.
+
+    Read more in the :ref:`User Guide <tuning>`.
 
     Parameters
     ----------

@@ -93,6 +93,8 @@ class RiskCoverageDisplay:
     :meth:`from_estimator` or :meth:`from_predictions`, which compute the
     arrays with :func:`alien_sk.metrics.risk_coverage_curve`.
 
+    Read more in the :ref:`User Guide <visualizations>`.
+
     Parameters
     ----------
     coverage : ndarray of shape (n_thresholds,)
@@ -279,6 +281,8 @@ class ReliabilityDisplay:
     (:func:`alien_sk.metrics.expected_calibration_error`). Only for scores in
     [0, 1]; unbounded scores (e.g. :class:`~alien_sk.baselines.Mahalanobis`)
     have no calibration.
+
+    Read more in the :ref:`User Guide <visualizations>`.
 
     Parameters
     ----------

@@ -64,6 +64,8 @@ def clopper_pearson_upper_bound(n_errors, n_samples, *, confidence=0.9):
     n_errors)``, and 1 when every sample is an error. With probability at
     least ``confidence`` the true error rate is at most this bound.
 
+    Read more in the :ref:`User Guide <selective_guarantee>`.
+
     Parameters
     ----------
     n_errors : int or array-like of int
@@ -111,6 +113,8 @@ class SelectiveThreshold:
 
     A sample is accepted (answered) when its uncertainty is ``<= threshold``
     and abstained on otherwise.
+
+    Read more in the :ref:`User Guide <selective_prediction>`.
 
     Attributes
     ----------
@@ -218,6 +222,8 @@ def select_threshold(
       scores themselves, as in Geifman & El-Yaniv's SGR) the candidate set
       depends on the data and the guarantee is approximate. The corrected
       threshold is never larger than the empirical one.
+
+    Read more in the :ref:`User Guide <selective_prediction>`.
 
     Parameters
     ----------
@@ -344,6 +350,8 @@ def _select(errors, uncertainty, target_risk, correction, delta, candidates=None
 def abstain_mask(uncertainty, threshold):
     """Where to abstain: ``uncertainty > threshold``.
 
+    Read more in the :ref:`User Guide <selective_prediction>`.
+
     Parameters
     ----------
     uncertainty : array-like of shape (n_samples,)
@@ -401,6 +409,8 @@ class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
     Clopper-Pearson correction. When the target is unreachable, a
     :class:`~alien_sk.exceptions.TargetRiskWarning` is raised and the
     classifier abstains on every sample (``threshold_ = -inf``).
+
+    Read more in the :ref:`User Guide <selective_prediction>`.
 
     Parameters
     ----------

@@ -162,3 +162,20 @@ def test_every_public_module_is_checked():
             found.add(info.name)
     missing = sorted(found - set(PUBLIC_MODULES))
     assert not missing, f"add {missing} to PUBLIC_MODULES and to docs/api.rst"
+
+
+def test_estimators_and_displays_link_the_user_guide():
+    """As in scikit-learn: 'Read more in the User Guide' on every estimator."""
+    from sklearn.base import BaseEstimator
+
+    missing = []
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if not inspect.isclass(obj):
+                continue
+            if issubclass(obj, BaseEstimator) or name.endswith("Display"):
+                if ":ref:`User Guide <" not in (inspect.getdoc(obj) or ""):
+                    missing.append(f"{module_name}.{name}")
+    assert not missing, f"no 'Read more in the :ref:`User Guide <...>`': {missing}"
