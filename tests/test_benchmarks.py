@@ -1,0 +1,39 @@
+# Authors: The alien_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Smoke test of the head benchmark script, on a tiny problem (no timing asserted)."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+BENCH_HEAD = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_head.py"
+
+
+def test_bench_head_runs_and_reports_every_estimator(capsys):
+    spec = importlib.util.spec_from_file_location("bench_head", BENCH_HEAD)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # not __main__: parses no arguments
+    args = bench._parse_args(
+        [
+            "--n-samples",
+            "300",
+            "--dims",
+            "6",
+            "--max-epochs",
+            "1",
+            "--repeat",
+            "1",
+            "--predict-rows",
+            "50",
+            "--estimators",
+            "alien",
+            "alien-autograd",
+            "logreg",
+        ]
+    )
+    rows = bench.run(args)
+    assert [r[0] for r in rows] == ["logreg", "alien", "alien-autograd"]
+    assert all(r[1] == "300x(2+6)" for r in rows)
+    assert rows[0][3] == 1.0  # LR against itself
+    assert all(r[2] > 0 and r[4] > 0 for r in rows)
+    assert re.search(r"iterations to converge: \d+ at 2\+6", capsys.readouterr().out)
