@@ -12,6 +12,14 @@ both sides of each ratio alike.
 
     python benchmarks/bench_head.py
     python benchmarks/bench_head.py --estimators alien logreg --dims 384 --repeat 5
+    python benchmarks/bench_head.py --breakdown   # where the fit time goes
+
+``--breakdown`` adds two stripped-down fits of the linear head that keep only
+part of each training step (same data, same mini-batches, everything else in
+``fit`` unchanged): ``floor-memory`` gathers the mini-batch rows and widens
+them to float64; ``floor-blas`` also runs the two matrix products and the
+Adam step (with a zero learning rate). Their time is a floor for the full fit
+that no reduction of the small per-step numpy operations can go below.
 
 Threads are capped (``--threads``, default 1) before numpy and torch are
 imported, so that the comparison does not depend on the machine's load.
@@ -30,6 +38,11 @@ def _parse_args(argv=None):
         default=["alien", "alien-autograd", "logreg"],
         choices=["alien", "alien-autograd", "alien-mlp", "logreg"],
         help="estimators to time (logreg is always timed: it is the reference)",
+    )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time the floor-memory and floor-blas parts of the alien fit",
     )
     parser.add_argument("--n-samples", type=int, default=10_000)
     parser.add_argument("--n-logits", type=int, default=2)
@@ -60,6 +73,7 @@ import torch  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
+from alien_sk import head  # noqa: E402
 from alien_sk.datasets import make_classifier_outputs  # noqa: E402
 from alien_sk.estimator import AlienUncertaintyEstimator  # noqa: E402
 
@@ -89,11 +103,55 @@ def _alien_autograd(max_epochs):
     return est
 
 
+def _floor_step(part):
+    """A training step that keeps only the gather (+ widen) [+ BLAS + Adam]."""
+
+    def _step(self, idx, cols, uc, lr, beta1):
+        buf = self._bufs(idx.shape[0])
+        self.X.take(idx, 0, buf.raw, "clip")
+        if buf.widen:
+            np.copyto(buf.h, buf.raw_h)
+        if part == "blas":
+            np.matmul(self._weight, buf.h.T, out=buf.z)
+            np.matmul(buf.z, buf.h, out=self._grad_w)
+            self._adam_step(0.0, beta1)
+        uc[:] = 0.5
+        return 0.0
+
+    return _step
+
+
+class _AlienFloor:
+    """``AlienUncertaintyEstimator.fit`` with a stripped-down training step."""
+
+    def __init__(self, max_epochs, part):
+        self.est = _alien(max_epochs)
+        self.trainer = type(
+            f"FloorTrainer_{part}",
+            (head.LinearAnalyticTrainer,),
+            {"_step": _floor_step(part)},
+        )
+
+    def fit(self, X, y):
+        original = head.LinearAnalyticTrainer
+        head.LinearAnalyticTrainer = self.trainer
+        try:
+            self.est.fit(X, y)
+        finally:
+            head.LinearAnalyticTrainer = original
+        return self
+
+    def predict_uncertainty(self, X):
+        return self.est.predict_uncertainty(X)
+
+
 ESTIMATORS = {
     "logreg": lambda args: _ErrorLogReg(args.n_logits),
     "alien": lambda args: _alien(args.max_epochs),
     "alien-autograd": lambda args: _alien_autograd(args.max_epochs),
     "alien-mlp": lambda args: _alien(args.max_epochs, head="mlp"),
+    "floor-memory": lambda args: _AlienFloor(args.max_epochs, "memory"),
+    "floor-blas": lambda args: _AlienFloor(args.max_epochs, "blas"),
 }
 
 
@@ -112,6 +170,8 @@ def run(args):
     """
     torch.set_num_threads(args.threads)
     names = ["logreg"] + [n for n in args.estimators if n != "logreg"]
+    if args.breakdown:
+        names += ["floor-blas", "floor-memory"]
     rows = []
     lr_iters = {}
     for dim in args.dims:

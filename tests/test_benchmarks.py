@@ -6,6 +6,8 @@ import importlib.util
 import re
 from pathlib import Path
 
+from alien_sk import head
+
 BENCH_HEAD = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_head.py"
 
 
@@ -29,11 +31,15 @@ def test_bench_head_runs_and_reports_every_estimator(capsys):
             "alien",
             "alien-autograd",
             "logreg",
+            "--breakdown",
         ]
     )
     rows = bench.run(args)
-    assert [r[0] for r in rows] == ["logreg", "alien", "alien-autograd"]
+    names = ["logreg", "alien", "alien-autograd", "floor-blas", "floor-memory"]
+    assert [r[0] for r in rows] == names
     assert all(r[1] == "300x(2+6)" for r in rows)
     assert rows[0][3] == 1.0  # LR against itself
     assert all(r[2] > 0 and r[4] > 0 for r in rows)
     assert re.search(r"iterations to converge: \d+ at 2\+6", capsys.readouterr().out)
+    # the breakdown's stripped-down trainers are swapped in only during a fit
+    assert head.LinearAnalyticTrainer.__name__ == "LinearAnalyticTrainer"
