@@ -341,9 +341,13 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
                 self.batch_size,
                 device,
             )
-        self._train(trainer, train_idx.shape[0], generator, X, errors, val_idx)
         if isinstance(trainer, head_mod.LinearAnalyticTrainer):
+            # tiny BLAS calls: more threads only make the pools wait on each other
+            with head_mod.one_thread():
+                self._train(trainer, train_idx.shape[0], generator, X, errors, val_idx)
             module = trainer.to_module(self.score_function, self.smoothmax_lambda)
+        else:
+            self._train(trainer, train_idx.shape[0], generator, X, errors, val_idx)
         self._finish(module, device)
         return self
 

@@ -108,6 +108,4 @@ def make_uncertainty_pipeline(*steps, memory=None, verbose=False):
     >>> [name for name, _ in pipe.steps]
     ['functiontransformer', 'alienuncertaintyestimator']
     """
-    return UncertaintyPipeline(
-        _name_estimators(steps), memory=memory, verbose=verbose
-    )
+    return UncertaintyPipeline(_name_estimators(steps), memory=memory, verbose=verbose)

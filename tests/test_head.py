@@ -306,3 +306,49 @@ def test_fortran_ordered_features_are_not_copied_per_step():
     got = _epochs(tr, 70, 16)
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-13)
     np.testing.assert_allclose(got[1], ref[1], rtol=1e-12, atol=1e-14)
+
+
+def test_one_thread_limits_blas_and_torch_and_restores_them():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return {
+            i["filepath"]: i["num_threads"]
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        }
+
+    torch_before, blas_before = torch.get_num_threads(), blas_threads()
+    with pytest.raises(RuntimeError, match="inside"):
+        with head_module.one_thread():
+            assert torch.get_num_threads() == 1
+            assert set(blas_threads().values()) == {1}
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == torch_before
+    assert blas_threads() == blas_before
+
+
+def test_linear_fit_runs_single_threaded_and_restores_threads(monkeypatch):
+    # the analytic trainer's epochs run under one_thread; the caller's torch
+    # thread count is back afterwards
+    from alien_sk.estimator import AlienUncertaintyEstimator
+
+    seen = []
+    run_epoch = LinearAnalyticTrainer.run_epoch
+
+    def spy(self, *args):
+        seen.append(torch.get_num_threads())
+        return run_epoch(self, *args)
+
+    monkeypatch.setattr(LinearAnalyticTrainer, "run_epoch", spy)
+    X, e, u0, W0, b0 = _trainer_problem(C=2)
+    y = X[:, :2].argmax(axis=1)
+    y[e == 1] = 1 - y[e == 1]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        AlienUncertaintyEstimator(max_epochs=2, random_state=0).fit(X, y)
+        assert seen == [1, 1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
