@@ -561,9 +561,7 @@ class LinearAnalyticTrainer:
     The step is written for speed, since a grid search fits the head many
     times and the cost of a step is mostly fixed per-call overhead and memory
     traffic, not arithmetic: every buffer is preallocated; the rows of a
-    mini-batch are gathered with one ``take`` into a buffer, in increasing
-    row order (the rows of each mini-batch are sorted once per epoch: the same
-    mini-batches, read in memory order, which measured faster); the small
+    mini-batch are gathered with one ``take`` into a buffer; the small
     per-row columns (logits, ``1 - e``, ``u0``) are permuted once per epoch;
     Adam is one call to torch's fused CPU kernel on the same buffers (with
     ``theta0 = 0`` it also applies the beta term, as L2 weight decay); and
@@ -680,11 +678,7 @@ class LinearAnalyticTrainer:
         C = self.C
         n = perm.shape[0]
         bs = self.batch_size
-        # the same mini-batches as perm, each read in increasing row order
-        order = np.array(perm, dtype=np.intp)
-        n_full = n - n % bs
-        order[:n_full].reshape(-1, bs).sort(axis=1)
-        order[n_full:].sort()
+        order = np.asarray(perm, dtype=np.intp)
         cols = np.take(self.rows, order, axis=0).T.copy()  # (C + 2, n)
         starts = np.arange(0, n, bs)
         uc = np.empty(n)  # clamped scores, filled by the steps
