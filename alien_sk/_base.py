@@ -8,13 +8,10 @@ wrong) and ``score(X, y)`` = misclassification ROC-AUC, so that
 ``GridSearchCV`` works with no ``scoring`` argument.
 """
 
-import warnings
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import roc_auc_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -235,17 +232,19 @@ class BaseUncertaintyEstimator(BaseEstimator):
         Returns
         -------
         score : float
-            ``roc_auc_score(errors, predict_uncertainty(X))``.
+            ``roc_auc_score(errors, predict_uncertainty(X))``
+            (:func:`~alien_sk.metrics.misclassification_roc_auc`; infinite
+            scores count by their order).
         """
+        from alien_sk.metrics import misclassification_roc_auc
+
         uncertainty = self.predict_uncertainty(X)
         errors = self._errors(X, y)
-        if errors.all() or not errors.any():
-            warnings.warn(
-                "misclassification ROC-AUC is undefined: the classifier makes "
-                + ("no error" if not errors.any() else "only errors")
-                + f" on these {errors.shape[0]} samples; returning nan.",
-                UndefinedMetricWarning,
-                stacklevel=2,
-            )
-            return float("nan")
-        return float(roc_auc_score(errors, uncertainty, sample_weight=sample_weight))
+        # errors as "true labels" against all-zero "predictions": the metric
+        # handles infinite scores and zero weights
+        return misclassification_roc_auc(
+            errors.astype(np.int8),
+            np.zeros_like(errors, dtype=np.int8),
+            uncertainty,
+            sample_weight=sample_weight,
+        )

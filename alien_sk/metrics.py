@@ -22,6 +22,7 @@ Conventions shared by the ranking metrics (:func:`risk_coverage_curve`,
 This module imports only numpy, scipy and scikit-learn (never torch).
 """
 
+import inspect
 import warnings
 from numbers import Integral
 
@@ -602,23 +603,55 @@ _KNOWN_DIRECTIONS = {
 
 
 def _predicted_labels(estimator, X, classifier):
-    """The classifier's predicted labels on ``X`` (see make_uncertainty_scorer)."""
+    """The classifier's predicted labels on ``X`` (see make_uncertainty_scorer).
+
+    A :class:`~sklearn.pipeline.Pipeline` is looked through: ``X`` goes through
+    its transformers and the labels come from its final step.
+    """
     if classifier is not None:
         return np.asarray(classifier.predict(X))
-    base = getattr(estimator, "classifier_", None)
+    final, X = _final_step(estimator, X)
+    base = getattr(final, "classifier_", None)
     if base is not None and hasattr(base, "predict"):
         return np.asarray(base.predict(X))
-    if hasattr(estimator, "n_logits_") and hasattr(estimator, "classes_"):
-        logits = np.asarray(X)[:, : estimator.n_logits_]
-        return np.asarray(estimator.classes_)[logits.argmax(axis=1)]
-    if hasattr(estimator, "predict"):
-        return np.asarray(estimator.predict(X))
+    if hasattr(final, "n_logits_") and hasattr(final, "classes_"):
+        logits = np.asarray(X)[:, : final.n_logits_]
+        return np.asarray(final.classes_)[logits.argmax(axis=1)]
+    if hasattr(final, "predict"):
+        return np.asarray(final.predict(X))
     raise ValueError(
-        f"Cannot tell the classifier's predictions for {type(estimator).__name__}: "
+        f"Cannot tell the classifier's predictions for {type(final).__name__}: "
         "it has no n_logits_/classes_ (logits in X), no fitted classifier_ and no "
         "predict method. Pass classifier=<fitted classifier> to "
         "make_uncertainty_scorer."
     )
+
+
+def _final_step(estimator, X):
+    """``(final estimator, X transformed up to it)``; a non-Pipeline as is."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return estimator[-1], estimator[:-1].transform(X)
+    return estimator, X
+
+
+def _labels_and_uncertainty(estimator, X, classifier=None):
+    """Predicted labels and uncertainty of a fitted estimator on ``X``.
+
+    A Pipeline's transformers run once for both.
+    """
+    if not hasattr(estimator, "predict_uncertainty"):
+        raise TypeError(
+            f"{type(estimator).__name__} has no predict_uncertainty method; "
+            "uncertainty scorers and displays need an uncertainty estimator."
+        )
+    if classifier is not None:
+        return _predicted_labels(None, X, classifier), np.asarray(
+            estimator.predict_uncertainty(X)
+        )
+    final, Xt = _final_step(estimator, X)
+    return _predicted_labels(final, Xt, None), np.asarray(final.predict_uncertainty(Xt))
 
 
 class _UncertaintyScorer:
@@ -632,15 +665,14 @@ class _UncertaintyScorer:
         self._classifier = classifier
 
     def __call__(self, estimator, X, y, sample_weight=None):
-        if not hasattr(estimator, "predict_uncertainty"):
-            raise TypeError(
-                f"{type(estimator).__name__} has no predict_uncertainty method; "
-                "uncertainty scorers need an uncertainty estimator."
-            )
-        uncertainty = estimator.predict_uncertainty(X)
-        y_pred = _predicted_labels(estimator, X, self._classifier)
+        y_pred, uncertainty = _labels_and_uncertainty(estimator, X, self._classifier)
         kwargs = dict(self._kwargs)
         if sample_weight is not None:
+            if "sample_weight" not in inspect.signature(self._metric).parameters:
+                raise TypeError(
+                    f"{getattr(self._metric, '__name__', self._metric)} does not "
+                    "take sample_weight, so this scorer cannot use it."
+                )
             kwargs["sample_weight"] = sample_weight
         return self._sign * self._metric(np.asarray(y), y_pred, uncertainty, **kwargs)
 

@@ -58,9 +58,12 @@ def _estimator_outputs(estimator, X, caller):
 
     The predictions come from the logits inside ``X`` (``argmax`` of the first
     ``n_logits_`` columns, mapped through ``classes_``) when the estimator
-    reads them, else from its ``predict`` method.
+    reads them, else from its ``predict`` method; a Pipeline is looked
+    through (its transformers run once).
     """
     from sklearn.utils.validation import check_is_fitted
+
+    from alien_sk.metrics import _labels_and_uncertainty
 
     if not hasattr(estimator, "predict_uncertainty"):
         raise TypeError(
@@ -68,19 +71,16 @@ def _estimator_outputs(estimator, X, caller):
             f"method; got {type(estimator).__name__}."
         )
     check_is_fitted(estimator)
-    uncertainty = np.asarray(estimator.predict_uncertainty(X))
-    if hasattr(estimator, "n_logits_"):
-        logits = np.asarray(X)[:, : estimator.n_logits_]
-        y_pred = np.asarray(estimator.classes_)[logits.argmax(axis=1)]
-    elif hasattr(estimator, "predict"):
-        y_pred = np.asarray(estimator.predict(X))
-    else:
+    try:
+        return _labels_and_uncertainty(estimator, X)
+    except ValueError as e:
+        if "Cannot tell the classifier's predictions" not in str(e):
+            raise
         raise TypeError(
             f"{caller} cannot tell the classifier's predictions: "
             f"{type(estimator).__name__} has neither `n_logits_` (logits inside X) "
             "nor a `predict` method."
-        )
-    return y_pred, uncertainty
+        ) from None
 
 
 class RiskCoverageDisplay:

@@ -128,6 +128,32 @@ def test_risk_coverage_from_estimator_with_string_classes():
     assert disp.line_.get_label().startswith("ent (AURC")
 
 
+def _double(X):
+    return 2.0 * np.asarray(X, dtype=np.float64)
+
+
+@pytest.mark.parametrize(
+    "display, method",
+    [(RiskCoverageDisplay, Mahalanobis), (ReliabilityDisplay, Entropy)],
+)
+def test_from_estimator_looks_through_a_pipeline(display, method):
+    # labels from the final step's logits, scores on X transformed by the steps
+    # before it (doubling changes both Mahalanobis distances and entropies)
+    from sklearn.preprocessing import FunctionTransformer
+
+    from alien_sk.pipeline import UncertaintyPipeline
+
+    X, y = make_classifier_outputs(n_samples=80, random_state=3)
+    pipe = UncertaintyPipeline(
+        [("double", FunctionTransformer(_double)), ("u", method())]
+    ).fit(X, y)
+    u = method().fit(_double(X), y).predict_uncertainty(_double(X))
+    disp = display.from_estimator(pipe, X, y)
+    ref = display.from_predictions(y, X[:, :2].argmax(axis=1), u)
+    np.testing.assert_allclose(disp.line_.get_ydata(), ref.line_.get_ydata())
+    np.testing.assert_allclose(disp.line_.get_xdata(), ref.line_.get_xdata())
+
+
 def test_risk_coverage_plot_kwargs_and_name_override():
     disp = RiskCoverageDisplay(coverage=[0.5, 1.0], risk=[0.0, 0.5], name="a")
     assert disp.plot(name="b", color="red", ls="--") is disp

@@ -248,3 +248,65 @@ def test_single_scorer_in_cross_val_score(data):
     )
     assert scores.shape == (3,)
     assert np.all(scores > 0)
+
+
+def _shift_logits(X):
+    """A transformer step: shifts every logit by 5 (argmax and scores unchanged)."""
+    X = np.array(X, dtype=np.float64)
+    X[:, :3] += 5.0
+    return X
+
+
+def test_scorer_looks_through_a_pipeline(data):
+    # the pipeline has no n_logits_/classes_/predict of its own: the labels
+    # come from its final step, on X transformed by the steps before it
+    from sklearn.preprocessing import FunctionTransformer
+
+    from alien_sk.pipeline import UncertaintyPipeline
+
+    X, y = data
+    pipe = UncertaintyPipeline(
+        [("shift", FunctionTransformer(_shift_logits)), ("u", MixUncertainty(mix=0.3))]
+    ).fit(X, y)
+    y_pred = X[:, :3].argmax(axis=1)
+    u = _hand_uncertainty(X, 3, 0.3)
+    for name, (metric, sign) in HAND_METRICS.items():
+        expected = sign * metric(y, y_pred, u)
+        assert get_uncertainty_scorer(name)(pipe, X, y) == pytest.approx(expected)
+    search = GridSearchCV(
+        pipe,
+        {"u__mix": [0.1, 0.9]},
+        scoring=get_uncertainty_scorer("neg_aurc"),
+        cv=KFold(3),
+    ).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_scorer_rejects_sample_weight_the_metric_cannot_take(data):
+    X, y = data
+    est = MixUncertainty(mix=0.3).fit(X, y)
+    with pytest.raises(TypeError, match="does not take sample_weight"):
+        get_uncertainty_scorer("neg_ece")(est, X, y, sample_weight=np.ones(len(y)))
+
+
+def test_estimator_score_ranks_infinite_uncertainties(data):
+    # score() must agree with misclassification_roc_auc, which ranks +inf last
+    X, y = data
+
+    class Unbounded(MixUncertainty):
+        def predict_uncertainty(self, X):
+            u = super().predict_uncertainty(X)
+            u[:5] = np.inf
+            return u
+
+    est = Unbounded(mix=0.3).fit(X, y)
+    u = _hand_uncertainty(X, 3, 0.3)
+    u[:5] = u.max() + 1.0  # same order, finite
+    errors = X[:, :3].argmax(axis=1) != y
+    from sklearn.metrics import roc_auc_score
+
+    assert est.score(X, y) == pytest.approx(roc_auc_score(errors, u))
+    w = np.r_[np.zeros(5), np.ones(len(y) - 5)]
+    assert est.score(X, y, sample_weight=w) == pytest.approx(
+        roc_auc_score(errors[5:], u[5:])
+    )
