@@ -712,6 +712,13 @@ def make_uncertainty_scorer(
        errors as ``estimator.score``);
     4. ``estimator.predict(X)``.
 
+    A :class:`~sklearn.pipeline.Pipeline` (e.g. an
+    :class:`~alien_sk.pipeline.UncertaintyPipeline` of a
+    :class:`~alien_sk.FeatureExtractor` and an estimator) is looked through:
+    ``X`` goes through its transformers once, and 2-4 apply to its final
+    step. ``sample_weight`` passed to the scorer goes to the metric; a metric
+    without that parameter raises ``TypeError`` rather than ignoring it.
+
     Read more in the :ref:`User Guide <metrics>`.
 
     Parameters
