@@ -87,7 +87,9 @@ class BaseUncertaintyEstimator(BaseEstimator):
                 )
             self.classes_ = classes
             self.n_logits_ = int(classes.shape[0])
+            self._labels_map_through_classes = True
             return
+        self._labels_map_through_classes = False
 
         y_int = self._integer_labels(y)
         if self.n_logits == "auto":
@@ -115,6 +117,12 @@ class BaseUncertaintyEstimator(BaseEstimator):
         bad = 0
         if y.dtype.kind == "f":
             bad = _first_row(~np.isfinite(y) | (y != np.round(y)))
+        if y.dtype.kind == "O":
+            # integers held in an object array (e.g. from a pandas column)
+            is_int = np.array([isinstance(v, Integral) for v in y.ravel()], bool)
+            if is_int.all():
+                return y.astype(np.int64)
+            bad = _first_row(~is_int)
         raise ValueError(
             f"y holds non-integer labels (e.g. {y[bad]!r} at row {bad}). Integer "
             "labels index the logits directly; other label types need the "
@@ -125,7 +133,9 @@ class BaseUncertaintyEstimator(BaseEstimator):
     def _encode_labels(self, y):
         """Map true labels to logit indices, naming any unknown label."""
         y = np.asarray(y)
-        if self.classes is not None:
+        # the fitted mapping, not the current `classes` parameter (set_params
+        # after fit must not change how a fitted estimator reads labels)
+        if getattr(self, "_labels_map_through_classes", self.classes is not None):
             classes = self.classes_
             sorter = np.argsort(classes, kind="stable")
             try:

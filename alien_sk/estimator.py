@@ -269,6 +269,19 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         """
         import torch
 
+        # a refit that fails must not leave the previous head usable
+        self.__dict__.pop("module_", None)
+        # training needs autograd for the MLP head (and any head on a GPU),
+        # even when called under torch.no_grad() or torch.inference_mode()
+        with torch.inference_mode(False), torch.enable_grad():
+            return self._fit(X, y)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "module_")
+
+    def _fit(self, X, y):
+        import torch
+
         from alien_sk import head as head_mod
 
         X, _, errors = self._validate_fit_data(X, y)
@@ -283,7 +296,8 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         module = self._make_module(d)
         with torch.no_grad():
             u0 = head_mod.score_from_logits(
-                torch.from_numpy(np.asarray(X[:, :C], dtype=np.float64)),
+                # a copy: torch.from_numpy warns about read-only arrays
+                torch.from_numpy(np.array(X[:, :C], dtype=np.float64)),
                 self.score_function,
                 self.smoothmax_lambda,
             ).numpy()
@@ -306,11 +320,12 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
             self._finish(module, device)
             return self
 
-        train_idx, val_idx = self._split(errors, generator)
-        module.reset_parameters(self.init, generator)
-        if self.max_epochs == 0:
+        if self.max_epochs == 0:  # nothing trained: no validation split
+            module.reset_parameters(self.init, generator)
             self._finish(module, device)
             return self
+        train_idx, val_idx = self._split(errors, generator)
+        module.reset_parameters(self.init, generator)
 
         if val_idx is None:  # avoid copying X
             X_tr, e_tr, u0_tr = X, errors, u0

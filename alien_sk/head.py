@@ -32,6 +32,7 @@ This module imports torch; :mod:`alien_sk.estimator` imports it lazily.
 import contextlib
 import functools
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -238,9 +239,15 @@ class ResidualMLPHead(_ResidualHead):
         super().__init__(n_logits, score_function, smoothmax_lambda)
         # skip_init: never draw from the global torch RNG; the estimator calls
         # reset_parameters with its own generator
-        self.hidden = torch.nn.utils.skip_init(
-            nn.Linear, n_embedding, hidden_size, dtype=torch.float64
-        )
+        with warnings.catch_warnings():
+            # logits-only X (n_embedding = 0): torch warns that initialising
+            # the empty weight is a no-op; the weights are zeroed below anyway
+            warnings.filterwarnings(
+                "ignore", "Initializing zero-element tensors", UserWarning
+            )
+            self.hidden = torch.nn.utils.skip_init(
+                nn.Linear, n_embedding, hidden_size, dtype=torch.float64
+            )
         self.output = torch.nn.utils.skip_init(
             nn.Linear, hidden_size, n_logits, dtype=torch.float64
         )
@@ -838,6 +845,8 @@ class AutogradTrainer:
     def __init__(self, module, X, errors, u0, alpha, beta, batch_size, device):
         self.module = module
         self.device = device
+        if isinstance(X, np.ndarray) and not X.flags.writeable:
+            X = X.copy()  # torch warns about (and cannot share) read-only arrays
         self.X = torch.as_tensor(X, dtype=torch.float64).to(device)
         self.e = torch.as_tensor(errors, dtype=torch.float64).to(device)
         self.u0 = torch.as_tensor(u0, dtype=torch.float64).to(device)

@@ -444,3 +444,72 @@ def test_cuda_fit_matches_cpu_and_unpickles_on_cpu(head):
             loaded = pickle.loads(blob)
     assert loaded.device_ == torch.device("cpu")
     np.testing.assert_allclose(loaded.predict_uncertainty(X), u, atol=1e-12)
+
+
+# -- context and state ---------------------------------------------------------------
+@pytest.mark.parametrize("context", [torch.no_grad, torch.inference_mode])
+@pytest.mark.parametrize("head", ["linear", "mlp"])
+def test_fit_under_no_grad_equals_a_plain_fit(context, head):
+    # users often wrap inference code in no_grad; fit must still train
+    X, y = _data(n=200)
+    params = dict(head=head, hidden_size=8, max_epochs=2, random_state=0)
+    expected = AlienUncertaintyEstimator(**params).fit(X, y).predict_uncertainty(X)
+    with context():
+        est = AlienUncertaintyEstimator(**params).fit(X, y)
+    np.testing.assert_array_equal(est.predict_uncertainty(X), expected)
+    assert len(est.loss_curve_) == 2
+
+
+def test_failed_refit_leaves_no_usable_head():
+    from sklearn.exceptions import NotFittedError
+
+    X, y = _data(n=200)
+    est = AlienUncertaintyEstimator(max_epochs=1).fit(X, y)
+    y_bad = y.copy()
+    y_bad[0] = 7  # a label outside the 3 logits
+    with pytest.raises(ValueError, match="label 7 at row 0"):
+        est.set_params(n_logits=3).fit(X, y_bad)
+    with pytest.raises(NotFittedError):
+        est.predict_uncertainty(X)
+
+
+def test_untrained_head_skips_the_validation_split():
+    # one error only: a validation split is impossible, but nothing is trained
+    X, y = _data(n=100)
+    y = X[:, :3].argmax(axis=1)
+    y[0] = (y[0] + 1) % 3
+    est = AlienUncertaintyEstimator(max_epochs=0, validation_fraction=0.2).fit(X, y)
+    assert np.abs(est.predict_uncertainty(X) - _np_entropy(X[:, :3])).max() < 1e-6
+
+
+def test_integer_labels_in_an_object_array():
+    X, y = _data(n=200)
+    a = AlienUncertaintyEstimator(max_epochs=1, random_state=0).fit(X, y)
+    b = AlienUncertaintyEstimator(max_epochs=1, random_state=0).fit(X, y.astype(object))
+    np.testing.assert_array_equal(a.predict_uncertainty(X), b.predict_uncertainty(X))
+    y_obj = y.astype(object)
+    y_obj[5] = "x"
+    with pytest.raises(ValueError, match="'x' at row 5"):
+        AlienUncertaintyEstimator(max_epochs=1).fit(X, y_obj)
+
+
+def test_score_reads_labels_through_the_fitted_classes():
+    # set_params(classes=None) after fit must not change how score maps labels
+    X, y = _data(n=200)
+    order = np.array([2, 0, 1])  # logit k holds label order[k]
+    est = AlienUncertaintyEstimator(classes=order, max_epochs=0).fit(X, order[y])
+    errors = X[:, :3].argmax(axis=1) != y
+    expected = roc_auc_score(errors, _np_entropy(X[:, :3]))
+    assert est.score(X, order[y]) == pytest.approx(expected)
+    est.set_params(classes=None)
+    assert est.score(X, order[y]) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("head", ["linear", "mlp"])
+def test_no_torch_warnings_on_read_only_or_logits_only_input(head):
+    X, y = _data(n=100)
+    X.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AlienUncertaintyEstimator(head=head, max_epochs=1).fit(X, y)
+        AlienUncertaintyEstimator(head=head, max_epochs=1).fit(X[:, :3], y)
