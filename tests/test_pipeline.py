@@ -52,7 +52,8 @@ def test_predict_uncertainty_runs_the_transformers_then_the_final_step(
     # the normalised entropy of the logits
     X = FeatureExtractor(path, progress_bar=False).fit_transform(TEXTS)
     np.testing.assert_allclose(
-        pipe.predict_uncertainty(TEXTS), _entropy(X[:, :2].astype(np.float64)),
+        pipe.predict_uncertainty(TEXTS),
+        _entropy(X[:, :2].astype(np.float64)),
         atol=1e-6,
     )
 
