@@ -221,7 +221,9 @@ def select_threshold(
       is at most ``target_risk``. With the default candidates (the calibration
       scores themselves, as in Geifman & El-Yaniv's SGR) the candidate set
       depends on the data and the guarantee is approximate. The corrected
-      threshold is never larger than the empirical one.
+      threshold is never larger than the empirical one (a threshold must
+      meet both the bound and the empirical risk, which matters only when
+      ``delta / m > 1/2``).
 
     Read more in the :ref:`User Guide <selective_prediction>`.
 
@@ -307,8 +309,12 @@ def _select(errors, uncertainty, target_risk, correction, delta, candidates=None
     if correction is None:
         criterion = risk
     else:
-        criterion = clopper_pearson_upper_bound(
-            n_err, n_accepted, confidence=1 - delta / m
+        # the bound lies below the empirical risk only when its confidence
+        # 1 - delta/m is under 1/2; the max keeps the corrected threshold
+        # never looser than the empirical one
+        criterion = np.maximum(
+            risk,
+            clopper_pearson_upper_bound(n_err, n_accepted, confidence=1 - delta / m),
         )
     ok = np.flatnonzero(criterion <= target_risk)
     if ok.shape[0] == 0:
@@ -382,6 +388,26 @@ def abstain_mask(uncertainty, threshold):
             f"{int(np.flatnonzero(np.isnan(uncertainty))[0])})."
         )
     return uncertainty > threshold
+
+
+def _with_n_logits_from(estimator, y):
+    """Fix an ``n_logits="auto"`` estimator's logit count on all labels ``y``.
+
+    The fit part of the split may miss a class; counting the logits on it
+    would read a logit column as embedding. Labels that do not index the
+    logits (strings without ``classes``) are left to the estimator to reject.
+    """
+    params = estimator.get_params(deep=False)
+    if params.get("n_logits") != "auto" or params.get("classes") is not None:
+        return estimator
+    from alien_sk.baselines import MaxProb
+
+    probe = MaxProb()
+    try:
+        probe._resolve_labels(y)
+    except ValueError:
+        return estimator
+    return estimator.set_params(n_logits=probe.n_logits_)
 
 
 class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
@@ -530,13 +556,27 @@ class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
             self.estimator_ = estimator
             X_cal, y_cal = X, y
         else:
-            X_fit, X_cal, y_fit, y_cal = train_test_split(
-                X,
-                y,
-                test_size=self.calibration_size,
-                random_state=self.random_state,
-            )
-            self.estimator_ = clone(estimator).fit(X_fit, y_fit)
+            y_arr = np.asarray(y)
+            # stratified by label where every class has two samples, so that
+            # the fit part sees every class
+            _, counts = np.unique(y_arr, return_counts=True)
+            try:
+                X_fit, X_cal, y_fit, y_cal = train_test_split(
+                    X,
+                    y,
+                    test_size=self.calibration_size,
+                    random_state=self.random_state,
+                    stratify=y_arr if counts.min() >= 2 else None,
+                )
+            except ValueError:  # too few samples to stratify
+                X_fit, X_cal, y_fit, y_cal = train_test_split(
+                    X,
+                    y,
+                    test_size=self.calibration_size,
+                    random_state=self.random_state,
+                )
+            self.estimator_ = _with_n_logits_from(clone(estimator), y_arr)
+            self.estimator_.fit(X_fit, y_fit)
         uncertainty = np.asarray(self.estimator_.predict_uncertainty(X_cal))
         y_pred = _predicted_labels(self.estimator_, X_cal, None)
         errors, uncertainty, _ = _check_inputs(np.asarray(y_cal), y_pred, uncertainty)

@@ -244,7 +244,9 @@ def test_selective_classifier_calibrates_on_held_out_part(outputs):
     X, y = outputs
     clf = SelectiveClassifier(target_risk=0.1, calibration_size=0.4, random_state=3)
     clf.fit(X, y)
-    _, X_cal, _, y_cal = train_test_split(X, y, test_size=0.4, random_state=3)
+    _, X_cal, _, y_cal = train_test_split(
+        X, y, test_size=0.4, random_state=3, stratify=y
+    )
     u = _max_prob_uncertainty(X_cal, 3)
     expected = select_threshold(y_cal, X_cal[:, :3].argmax(axis=1), u, target_risk=0.1)
     assert clf.threshold_ == pytest.approx(expected.threshold)
@@ -314,3 +316,37 @@ def test_selective_does_not_import_torch():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("n_top", [1, 4])
+def test_selective_classifier_keeps_every_logit_when_a_class_is_rare(n_top):
+    # the top class is rare: the fit part of the split may miss it (n_top=1
+    # always does for one of the halves); n_logits must still count it
+    rng = np.random.default_rng(0)
+    n = 200
+    y = rng.integers(0, 2, n)
+    y[:n_top] = 2
+    logits = rng.normal(size=(n, 3))
+    logits[np.arange(n), y] += 3
+    X = np.hstack([logits, rng.normal(size=(n, 2))])
+    for seed in range(5):
+        clf = SelectiveClassifier(target_risk=0.2, random_state=seed).fit(X, y)
+        assert clf.estimator_.n_logits_ == 3
+        np.testing.assert_array_equal(clf.predict(X), logits.argmax(axis=1))
+        np.testing.assert_allclose(
+            clf.predict_uncertainty(X), _max_prob_uncertainty(X, 3)
+        )
+
+
+def test_corrected_threshold_never_looser_with_a_large_delta():
+    # one candidate and delta > 1/2: the bound's confidence is below 1/2, so
+    # it lies under the empirical risk 0.3 > target; nothing may be accepted
+    with pytest.raises(ValueError, match="unreachable"):
+        select_threshold(
+            np.zeros(10, int),
+            [1, 1, 1] + [0] * 7,
+            np.zeros(10),
+            target_risk=0.25,
+            correction="clopper-pearson",
+            delta=0.9,
+        )
