@@ -34,6 +34,7 @@ import shutil
 import uuid
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -43,6 +44,10 @@ from alien_sk.exceptions import CacheWarning
 SCHEMA_VERSION = 1
 
 _SHARDS = "shards"
+# what a damaged shard raises when read, as opposed to an OSError of the
+# machine (permissions, file handles), which says nothing about the file;
+# BadZipFile covers CRC errors, zlib.error damaged compressed data
+_CORRUPT = (ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
 _NAMESPACE_FILE = "namespace.json"
 _TMP_PREFIX = ".tmp-"
 
@@ -204,8 +209,15 @@ class FeatureStore:
                 found = json.load(f)
         except (FileNotFoundError, NotADirectoryError):
             return
-        except (OSError, ValueError) as e:
-            _warn(f"feature cache: unreadable {meta} ({e}); rewriting it.")
+        except OSError as e:  # e.g. permissions, too many open files: not ours
+            self._disabled = True
+            _warn(
+                f"feature cache: cannot read {meta} ({e}); the cache is disabled "
+                "for this extractor and every row is recomputed."
+            )
+            return
+        except ValueError as e:
+            _warn(f"feature cache: corrupt {meta} ({e}); rewriting it.")
             try:
                 os.remove(meta)
                 self._write_namespace()
@@ -263,11 +275,22 @@ class FeatureStore:
                     raise ValueError("malformed keys/offsets")
             except FileNotFoundError:
                 continue  # cleared meanwhile
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            except _CORRUPT as e:
                 self._drop_shard(name, e)
+                continue
+            except OSError as e:  # unreadable now, maybe not later: keep it
+                self._seen.discard(name)
+                self._skip_shard(name, e)
                 continue
             for i, key in enumerate(keys.tolist()):
                 self._index[key] = (name, int(offsets[i]), int(offsets[i + 1]))
+
+    def _skip_shard(self, name, error):
+        _warn(
+            f"feature cache: cannot read shard {name} in {self._shard_dir} "
+            f"({type(error).__name__}: {error}); its texts are recomputed this "
+            "time and the shard is left in place."
+        )
 
     def _drop_shard(self, name, error):
         _warn(
@@ -329,8 +352,11 @@ class FeatureStore:
             except FileNotFoundError:
                 self._index = {k: v for k, v in self._index.items() if v[0] != name}
                 continue
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            except _CORRUPT as e:
                 self._drop_shard(name, e)
+                continue
+            except OSError as e:
+                self._skip_shard(name, e)
                 continue
             for i in positions:
                 _, start, stop = self._index[keys[i]]

@@ -104,7 +104,38 @@ def _tokenizer_fingerprint(tokenizer):
         for k, v in sorted(getattr(tokenizer, "special_tokens_map", {}).items())
     }
     h.update(json.dumps(specials, sort_keys=True).encode())
+    # settings held by the Python object, outside the backend's definition,
+    # that change the ids fed to the model
+    settings = {
+        name: repr(getattr(tokenizer, name, None)) for name in _TOKENIZER_SETTINGS
+    }
+    h.update(json.dumps(settings, sort_keys=True).encode())
     return h.hexdigest()
+
+
+_TOKENIZER_SETTINGS = (
+    "truncation_side",
+    "padding_side",
+    "split_special_tokens",
+    "add_prefix_space",
+    "add_bos_token",
+    "add_eos_token",
+    "do_lower_case",
+)
+
+
+def _module_state(model):
+    """Cheap witness of in-place changes: train mode and parameter versions.
+
+    torch bumps a tensor's ``_version`` on every in-place change (an optimizer
+    step, ``mul_``, ``copy_``, ``load_state_dict``); replacing a parameter
+    changes its identity.
+    """
+    tensors = list(model.parameters()) + list(model.buffers())
+    return (
+        any(m.training for m in model.modules()),
+        tuple((id(t), t._version) for t in tensors),
+    )
 
 
 def _resolve_submodule(model, dotted):
@@ -149,7 +180,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         already-loaded model, which then needs ``tokenizer``. A loaded model
         is used as is when it is already in eval mode on ``device`` with
         ``dtype``; otherwise a copy is moved, so the object passed is never
-        modified.
+        modified. A model used as is must not change after ``fit``: the cache
+        is keyed by the weights seen at ``fit``, so ``transform`` raises a
+        ``ValueError`` once the model's weights were changed in place or it
+        was switched to train mode (fit again to extract with the new
+        weights).
     tokenizer : str, path-like, transformers tokenizer or None, default=None
         The tokenizer, or where to load it from; None loads it from
         ``model``'s folder. Fast (Rust-backed) tokenizers are required for
@@ -540,6 +575,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             )
 
         self._model = model
+        # the caller's own model object (not a copy): watched for changes
+        self._shared_state = _module_state(model) if model is self.model else None
         self._tokenizer = tokenizer
         self._head = head
         self._decoder = decoder
@@ -604,6 +641,25 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self._store = None
         return self
 
+    def _check_shared_model(self):
+        """Refuse to serve or store rows once the caller's model has changed.
+
+        The cache is keyed by the weights fingerprinted at ``fit``; a model
+        passed as an object is used as is (not copied), so training it, or
+        switching it to train mode, after ``fit`` would mix rows of two
+        models under one key.
+        """
+        state = getattr(self, "_shared_state", None)
+        if state is None or getattr(self, "_model", None) is not self.model:
+            return
+        if _module_state(self.model) != state:
+            raise ValueError(
+                f"the {type(self.model).__name__} passed as model changed after "
+                "fit (its weights were modified in place, or it was switched to "
+                "train mode), so the cached features no longer describe it; call "
+                "fit() again (a fine-tuned model gets a new cache key)."
+            )
+
     def _is_fitted(self):
         return hasattr(self, "model_fingerprint_")
 
@@ -653,6 +709,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         texts = self._check_texts(X)
         if not self._is_fitted():
             self.fit(texts)
+        self._check_shared_model()
         store = self._get_store()
         token = self.level == "token"
 

@@ -182,6 +182,37 @@ def test_wrong_row_shape_is_recomputed(tmp_path):
         assert FeatureStore(tmp_path, {"n_features": 3}).get([key]) == [None]
 
 
+def test_os_errors_of_the_machine_keep_the_shard(tmp_path, monkeypatch):
+    # running out of file handles (or a permission error) says nothing about
+    # the shard: its texts are recomputed this time, the file stays for later
+    import alien_sk._cache as cache_mod
+
+    store = FeatureStore(tmp_path, {"n_features": 2})
+    key = text_key("a")
+    store.put([key], [np.full((1, 2), 7.0, np.float32)])
+    shards = os.listdir(store._shard_dir)
+
+    def no_handles(*args, **kwargs):
+        raise OSError(24, "Too many open files")
+
+    with monkeypatch.context() as m:
+        m.setattr(cache_mod.np, "load", no_handles)
+        with pytest.warns(CacheWarning, match="cannot read shard .* left in place"):
+            assert FeatureStore(tmp_path, {"n_features": 2}).get([key]) == [None]
+        fresh = FeatureStore(tmp_path, {"n_features": 2})
+        fresh._open()
+        with pytest.warns(CacheWarning, match="cannot read shard"):
+            assert fresh.get([key]) == [None]  # in the index scan this time
+    assert os.listdir(store._shard_dir) == shards
+    # readable again: the same store object finds the row
+    np.testing.assert_array_equal(fresh.get([key])[0], np.full((1, 2), 7.0))
+    with monkeypatch.context() as m:
+        m.setattr(cache_mod, "open", no_handles, raising=False)
+        with pytest.warns(CacheWarning, match="cannot read .*namespace.json"):
+            assert FeatureStore(tmp_path, {"n_features": 2}).get([key]) == [None]
+    assert os.path.exists(os.path.join(store.path, "namespace.json"))
+
+
 def test_pickled_arrays_are_refused(tmp_path):
     store = FeatureStore(tmp_path, {"n_features": 1})
     store.put([text_key("a")], [np.ones((1, 1), np.float32)])

@@ -404,3 +404,49 @@ def test_cuda_matches_cpu(tiny_model_path):
     fe = _extractor(path, device="auto").fit()
     assert fe.device_.type == "cuda"
     np.testing.assert_allclose(fe.transform(TEXTS), X_cpu, atol=1e-4)
+
+
+def test_tokenizer_settings_are_part_of_the_cache_key(tmp_path, tiny_model_path):
+    # truncation_side changes the ids of a truncated text: a cached row of the
+    # right-truncated text must not be served for the left-truncated one
+    path = tiny_model_path("bert")
+    model, tok_right = _load(path)
+    _, tok_left = _load(path)
+    tok_left.truncation_side = "left"
+    text = [" ".join(["good", "bad", "movie", "plot"] * 10)]
+    kw = dict(max_length=8, cache_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        right = _extractor(model, tokenizer=tok_right, **kw).fit_transform(text)
+        left = _extractor(model, tokenizer=tok_left, **kw).fit_transform(text)
+        fresh = _extractor(model, tokenizer=tok_left, max_length=8).fit_transform(text)
+    ids = tok_left(text, truncation=True, max_length=8)["input_ids"]
+    with torch.no_grad():
+        expected = model(input_ids=torch.tensor(ids)).logits.numpy()
+    np.testing.assert_allclose(left[:, :N_LABELS], expected, atol=1e-5)
+    np.testing.assert_array_equal(left, fresh)
+    assert np.abs(left - right).max() > 1e-3
+
+
+@pytest.mark.parametrize("change", ["weights", "train_mode", "new_parameter"])
+def test_shared_model_changed_after_fit_is_refused(change, tmp_path, tiny_model_path):
+    path = tiny_model_path("bert")
+    model, tok = _load(path)
+    fe = _extractor(model, tokenizer=tok, cache_dir=tmp_path).fit()
+    before = fe.transform(TEXTS[:2])
+    if change == "weights":
+        with torch.no_grad():
+            model.classifier.weight.mul_(3.0)
+    elif change == "train_mode":
+        model.train()
+    else:
+        model.classifier.weight = torch.nn.Parameter(model.classifier.weight * 3.0)
+    with pytest.raises(ValueError, match="changed after fit"):
+        fe.transform(TEXTS[:2])
+    # a refit keys the new weights apart: rows of the new model, not the cache's
+    if change != "train_mode":
+        after = fe.fit().transform(TEXTS[:2])
+        assert np.abs(after[:, :N_LABELS] - before[:, :N_LABELS]).max() > 1e-3
+        with torch.no_grad():
+            ref = _single_forward(model.eval(), tok, TEXTS[0])
+        np.testing.assert_allclose(after[0, :N_LABELS], ref, atol=1e-5)
