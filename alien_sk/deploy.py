@@ -34,7 +34,12 @@ import torch
 from torch import nn
 
 from alien_sk.exceptions import TruncationWarning
-from alien_sk.features import _FAMILIES, FeatureExtractor, _resolve_submodule
+from alien_sk.features import (
+    _FAMILIES,
+    FeatureExtractor,
+    _check_task,
+    _resolve_submodule,
+)
 from alien_sk.head import ResidualLinearHead, ResidualMLPHead, score_from_logits
 
 __all__ = [
@@ -342,6 +347,7 @@ def _final_linear(model, level="sequence"):
             f"no known final classification layer for model_type={model_type!r}; "
             f"supported model types: {', '.join(sorted(_FAMILIES))}."
         )
+    _check_task(model, level)
     decoder, seq_layer, tok_layer = _FAMILIES[model_type]
     layer = tok_layer if level == "token" else seq_layer
     linear = _resolve_submodule(model, layer)

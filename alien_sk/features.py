@@ -138,6 +138,27 @@ def _module_state(model):
     )
 
 
+def _check_task(model, level):
+    """Refuse a token classifier at sequence level, and the reverse.
+
+    Both share the final layer's name in several families, and a decoder's
+    token classifier even yields a plausible last-token row, so the class
+    name (``...ForTokenClassification``), or the one in
+    ``config.architectures``, is the reliable signal.
+    """
+    kinds = {"sequence": "SequenceClassification", "token": "TokenClassification"}
+    other = "token" if level == "sequence" else "sequence"
+    # the class, or the class it was saved as (loading a token classifier's
+    # folder with AutoModelForSequenceClassification converts it silently)
+    saved = getattr(model.config, "architectures", None) or []
+    for name in [type(model).__name__, *saved]:
+        if name.endswith("For" + kinds[other]):
+            raise ValueError(
+                f"{name} is a {other} classification model, but level={level!r} "
+                f"needs an AutoModelFor{kinds[level]} model; use level={other!r}."
+            )
+
+
 def _resolve_submodule(model, dotted):
     module = model
     for part in dotted.split("."):
@@ -529,6 +550,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         import torch
 
         model_type = model.config.model_type
+        _check_task(model, self.level)
         decoder, seq_layer, tok_layer = _FAMILIES[model_type]
         layer = tok_layer if self.level == "token" else seq_layer
         head = _resolve_submodule(model, layer)

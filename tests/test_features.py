@@ -281,7 +281,10 @@ def test_model_errors(tmp_path, tiny_model_path):
     ):
         _extractor(albert, tokenizer=tok).fit()
     # a sequence model used at token level: its token head would be random
-    with pytest.warns(AlienSkWarning, match="randomly initialised"):
+    with (
+        pytest.warns(AlienSkWarning, match="randomly initialised"),
+        pytest.raises(ValueError, match="use level='sequence'"),
+    ):
         _extractor(tiny_model_path("roberta"), level="token").fit()
 
 
@@ -450,3 +453,24 @@ def test_shared_model_changed_after_fit_is_refused(change, tmp_path, tiny_model_
         with torch.no_grad():
             ref = _single_forward(model.eval(), tok, TEXTS[0])
         np.testing.assert_allclose(after[0, :N_LABELS], ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["bert", "llama"])
+def test_level_must_match_the_classification_task(family, tiny_model_path):
+    # BERT and Llama name the final layer alike for both tasks, and a decoder
+    # token classifier would even yield a plausible last-token row
+    from alien_sk.deploy import _final_linear
+
+    token_path = tiny_model_path(family, task="token")
+    seq_path = tiny_model_path(family)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlienSkWarning)  # BERT: no pooler weights
+        with pytest.raises(ValueError, match="token classification model.*'token'"):
+            _extractor(token_path, level="sequence").fit()
+    with pytest.raises(ValueError, match="sequence classification model.*'sequence'"):
+        _extractor(seq_path, level="token").fit()
+    model, tok = _load(token_path, task="token")
+    with pytest.raises(ValueError, match="token classification model"):
+        _extractor(model, tokenizer=tok, level="sequence").fit()
+    with pytest.raises(ValueError, match="token classification model"):
+        _final_linear(model, "sequence")
