@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 import os
+import reprlib
 import sys
 import warnings
 from numbers import Integral
@@ -221,7 +222,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         ``"token"``: ``X`` is a list of pre-split word lists and the model a
         token classifier; one row per word, read at its first sub-token, in
         sentence order (see :meth:`sentence_index`). A word cut off by
-        ``max_length`` gets a row of NaN (and the truncation warning).
+        ``max_length`` gets a row of NaN (and the truncation warning), and
+        so does a word the tokenizer maps to no token at all, such as a lone
+        soft hyphen (with an :class:`~alien_sk.exceptions.AlienSkWarning`
+        naming it).
     {device}
     dtype : {{"float32", "float16", "bfloat16", "auto"}} or None, default=None
         Precision of the model. None: float32 when loading from a folder and
@@ -826,6 +830,31 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                     f["token_type_ids"] = [0]
         return feats, truncated, word_pos
 
+    @staticmethod
+    def _warn_tokenless_words(texts, word_pos, truncated):
+        """Warn about words the tokenizer maps to no token (rows of NaN).
+
+        Such a word (e.g. a lone soft hyphen or zero-width space, which BERT's
+        normaliser deletes) never reaches the model. Words without a token
+        after the sentence's last tokenised word were cut off by
+        ``max_length`` instead (the truncation warning covers them).
+        """
+        found = []
+        for words, pos, cut in zip(texts, word_pos, truncated, strict=True):
+            if cut:  # only the words before the last tokenised one
+                kept = np.flatnonzero(pos >= 0)
+                pos = pos[: kept[-1]] if kept.shape[0] else pos[:0]
+            found.extend((words, int(j)) for j in np.flatnonzero(pos < 0))
+        if found:
+            words, j = found[0]
+            warnings.warn(
+                f"{len(found)} words map to no token and get rows of NaN, e.g. "
+                f"word {j} ({words[j]!r}) of the sentence "
+                f"{reprlib.repr(list(words))}; remove or replace them.",
+                AlienSkWarning,
+                stacklevel=4,
+            )
+
     def _batch(self, feats, idx):
         import torch
 
@@ -868,6 +897,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 TruncationWarning,
                 stacklevel=3,
             )
+        if token:
+            self._warn_tokenless_words(texts, word_pos, truncated)
         todo = [i for i in range(len(texts)) if not token or len(texts[i])]
         lengths = np.array([len(feats[i]["input_ids"]) for i in todo])
         order = [todo[j] for j in np.argsort(-lengths, kind="stable")]
