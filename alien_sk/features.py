@@ -534,6 +534,21 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 "level='token' needs a fast (Rust-backed) tokenizer to map sub-tokens "
                 f"to words; got {type(tokenizer).__name__}."
             )
+        if token and model.config.model_type in ("roberta", "gpt2"):
+            # byte-level BPE: a word inside a sentence is " word"; word lists
+            # are tokenized so only with add_prefix_space=True (transformers
+            # no longer raises otherwise, it just drops the space)
+            as_word = tokenizer(
+                ["word"], is_split_into_words=True, add_special_tokens=False
+            )
+            in_text = tokenizer(" word", add_special_tokens=False)
+            if as_word["input_ids"] != in_text["input_ids"]:
+                raise ValueError(
+                    f"level='token' with a {model.config.model_type} tokenizer needs "
+                    "add_prefix_space=True: load it with AutoTokenizer."
+                    "from_pretrained(path, add_prefix_space=True), or pass its "
+                    "folder as tokenizer (the extractor then sets it)."
+                )
         return model, tokenizer
 
     def _show_progress(self):

@@ -493,3 +493,21 @@ def test_words_without_tokens_warn_and_get_nan(tiny_model_path):
         _extractor(tiny_model_path("bert", task="token"), level="token").fit_transform(
             [["the", "movie"]]
         )
+
+
+@pytest.mark.parametrize("family", ["roberta", "gpt2"])
+def test_token_level_byte_bpe_tokenizer_needs_prefix_space(family, tiny_model_path):
+    path = tiny_model_path(family, task="token")
+    model, _ = _load(path, task="token")
+    plain = tf.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    with pytest.raises(ValueError, match="needs add_prefix_space=True"):
+        _extractor(model, tokenizer=plain, level="token").fit()
+    spaced = tf.AutoTokenizer.from_pretrained(
+        path, local_files_only=True, add_prefix_space=True
+    )
+    sentences = [["the", "movie", "was", "good"]]
+    from_object = _extractor(model, tokenizer=spaced, level="token")
+    from_path = _extractor(path, level="token")
+    np.testing.assert_array_equal(
+        from_object.fit_transform(sentences), from_path.fit_transform(sentences)
+    )
