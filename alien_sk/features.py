@@ -139,6 +139,19 @@ def _module_state(model):
     )
 
 
+def _check_encodable(text, where):
+    """Tokenizers need valid Unicode: a lone surrogate has no UTF-8 form."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(
+            f"{where} is not valid Unicode: {e.reason} at character {e.start} "
+            f"({text[e.start]!r}); decode the source text with errors='replace'."
+        ) from None
+
+
 def _check_task(model, level):
     """Refuse a token classifier at sequence level, and the reverse.
 
@@ -384,6 +397,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             for i, t in enumerate(texts):
                 if not isinstance(t, str):
                     raise TypeError(self._bad_entry(f"X[{i}]", t, "a string"))
+                _check_encodable(t, f"X[{i}]")
             return texts
         out = []
         for i, words in enumerate(texts):
@@ -403,6 +417,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                         f"X[{i}][{j}] is an empty or blank word ({w!r}); words must "
                         "hold at least one visible character."
                     )
+                _check_encodable(w, f"X[{i}][{j}]")
             out.append(words)
         return out
 

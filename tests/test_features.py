@@ -223,6 +223,7 @@ def test_max_length_default_and_limit(tiny_model_path):
         ([3, "ok"], TypeError, r"X\[0\] is of type int"),
         (np.array([["a", "b"]]), ValueError, "1-D sequence of texts"),
         (5, TypeError, "iterable of texts"),
+        (["ok", "caf\u00e9", "a\ud800b"], ValueError, r"X\[2\] is not valid Unicode"),
     ],
 )
 def test_bad_input(X, err, match, tiny_model_path):
@@ -238,6 +239,7 @@ def test_bad_input(X, err, match, tiny_model_path):
         ([["a"], None], TypeError, r"X\[1\] is None"),
         ([["a", 1]], TypeError, r"X\[0\]\[1\] is of type int"),
         ([["a", " "]], ValueError, r"X\[0\]\[1\] is an empty or blank word"),
+        ([["a"], ["\udc80"]], ValueError, r"X\[1\]\[0\] is not valid Unicode"),
     ],
 )
 def test_bad_token_input(X, err, match, tiny_model_path):
