@@ -792,8 +792,31 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             )
         parts = [by_key[k] for k in keys]
         if not any(p.shape[0] for p in parts):
-            return np.empty((0, self.n_features_out_), dtype=np.float32)
-        return np.concatenate(parts, axis=0).astype(np.float32, copy=False)
+            out = np.empty((0, self.n_features_out_), dtype=np.float32)
+        else:
+            out = np.concatenate(parts, axis=0).astype(np.float32, copy=False)
+        return self._token_frame(out, X, [p.shape[0] for p in parts])
+
+    def _token_frame(self, out, X, n_words):
+        """With ``set_output(transform="pandas")`` and a pandas input, a frame
+        whose index repeats each sentence's label once per word (scikit-learn
+        would reuse the input's index, one label per sentence)."""
+        from sklearn.utils._set_output import _get_output_config
+
+        index = getattr(X, "index", None)
+        if (
+            _get_output_config("transform", self)["dense"] != "pandas"
+            or index is None
+            or callable(index)  # list.index
+        ):
+            return out
+        import pandas as pd
+
+        return pd.DataFrame(
+            out,
+            index=np.repeat(np.asarray(index), n_words),
+            columns=self.get_feature_names_out(),
+        )
 
     def sentence_index(self, X):
         """Index of the text each output row of :meth:`transform` comes from.

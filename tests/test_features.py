@@ -326,6 +326,22 @@ def test_pandas_output(tiny_model_path):
     assert isinstance(df, pd.DataFrame) and list(df.columns) == names.tolist()
 
 
+def test_pandas_output_token_level_repeats_the_sentence_index(tiny_model_path):
+    pd = pytest.importorskip("pandas")
+    path = tiny_model_path("bert", task="token")
+    sentences = pd.Series(
+        [["the", "movie"], ["good"], ["a", "b", "c"]], index=[10, 11, 12]
+    )
+    fe = _extractor(path, level="token").set_output(transform="pandas")
+    df = fe.fit_transform(sentences)
+    assert df.index.tolist() == [10, 10, 11, 12, 12, 12]
+    assert list(df.columns) == fe.get_feature_names_out().tolist()
+    plain = _extractor(path, level="token").fit_transform(list(sentences))
+    np.testing.assert_array_equal(df.to_numpy(), plain)
+    # a list input keeps the default index
+    assert fe.transform(list(sentences)).index.tolist() == list(range(6))
+
+
 def test_fit_does_not_modify_params(tiny_model_path):
     model, tok = _load(tiny_model_path("gpt2"))
     fe = _extractor(model, tokenizer=tok, dtype="float32")
