@@ -14,10 +14,16 @@ Conventions shared by the ranking metrics (:func:`risk_coverage_curve`,
 * **ties** never depend on the input order: inside a group of tied
   uncertainties, the cumulative error count is the expected value over every
   order of the group, i.e. it is interpolated linearly inside the group;
-* with ``sample_weight``, sample ``i`` occupies the mass ``w_i`` of the
-  coverage axis; the mass of a group of tied samples is split evenly between
-  the (positively weighted) samples of the group. Samples of zero weight are
-  ignored. Unit weights give exactly the unweighted results.
+* with ``sample_weight``, the weights are rescaled to mean 1 over the
+  positively weighted samples, and sample ``i`` then counts as ``w_i``
+  positions of the ranking, as if repeated ``w_i`` times (extended to
+  fractional weights through the digamma function); ties are handled as
+  above over these positions. Hence: equal weights give exactly the
+  unweighted results, scaling the weights changes nothing, samples of zero
+  weight are ignored, and a ranking with every error after every correct
+  sample has E-AURC 0 and PRR 1 whatever the weights. Integer weights are
+  not the same as repeated rows: repeating rows also changes ``n``, on which
+  :func:`aurc` depends (``risk(k)`` is averaged over ``k = 1..n``).
 
 This module imports only numpy, scipy and scikit-learn (never torch).
 """
@@ -143,14 +149,14 @@ def _sorted_groups(errors, uncertainty, weight):
 
 
 def _expected_positions(errors, uncertainty, weight):
-    """Per-position coverage mass, width and expected error mass.
+    """Per-position coverage mass, width and expected error count (unweighted).
 
-    For position ``t = 1..n_g`` inside tie group ``g`` spanning the coverage
-    mass ``(A_g, A_g + m_g]`` with error mass ``err_g``: width ``m_g / n_g``,
-    cumulative mass ``C = A_g + t * width`` and expected cumulative error mass
-    ``E = E_g + (err_g / m_g) * t * width`` (linear interpolation). Unweighted,
-    ``C = k`` and ``E = E(k)`` the expected number of errors among the ``k``
-    most certain samples.
+    For position ``t = 1..n_g`` inside tie group ``g`` spanning the positions
+    ``A_g + 1 .. A_g + n_g`` with ``err_g`` errors: width 1, cumulative count
+    ``C = A_g + t`` and expected cumulative errors ``E = E_g + (err_g / n_g) t``
+    (the expected value over the orders of the group), so ``C = k`` and
+    ``E = E(k)``, the expected number of errors among the ``k`` most certain
+    samples.
     """
     _, mass, err_mass, counts = _sorted_groups(errors, uncertainty, weight)
     cum_mass_before = np.cumsum(mass) - mass
@@ -164,14 +170,87 @@ def _expected_positions(errors, uncertainty, weight):
     return width, cum_mass, cum_err, float(mass.sum())
 
 
+def _unit_masses(errors, uncertainty, weight):
+    """Tie groups in units of positions: weights rescaled to mean 1.
+
+    None when the positive weights are all equal (the unweighted formulas
+    then apply, exactly); else :func:`_mass_groups` of the rescaled weights,
+    whose total is the number of positively weighted samples.
+    """
+    w = weight[weight > 0]
+    if w.shape[0] == 0 or np.all(w == w[0]):
+        return None
+    return _mass_groups(errors, uncertainty, weight * (w.shape[0] / w.sum()))
+
+
+def _mass_groups(errors, uncertainty, mass):
+    """Per tie group (ascending): positions ``m``, positions before ``A``,
+    errors before ``E``, error rate ``r``; and the total ``N``.
+
+    Sample ``i`` counts as ``mass[i]`` positions (an integer mass is the
+    sample repeated that many times).
+    """
+    _, m, err, _ = _sorted_groups(errors, uncertainty, mass)
+    A = np.cumsum(m) - m
+    E = np.cumsum(err) - err
+    return m, A, E, err / m, float(m.sum())
+
+
+def _digamma_diff(x, m):
+    """``psi(x + m) - psi(x)`` for ``x >= 1``, ``m > 0``, accurate for large x.
+
+    For an integer ``m`` it is ``sum_{t=1..m} 1 / (x - 1 + t)``. Above
+    ``x = 30`` the asymptotic series of psi is used, with the differences of
+    its terms written without cancellation.
+    """
+    from scipy.special import digamma
+
+    x, m = np.broadcast_arrays(np.asarray(x, float), np.asarray(m, float))
+    out = np.empty(x.shape)
+    small = x < 30
+    out[small] = digamma(x[small] + m[small]) - digamma(x[small])
+    xs, ms = x[~small], m[~small]
+    ys = xs + ms
+    out[~small] = (
+        np.log1p(ms / xs)
+        + ms / (2 * xs * ys)
+        + ms * (xs + ys) / (12 * xs**2 * ys**2)
+        - (xs**-4 - ys**-4) / 120
+        + (xs**-6 - ys**-6) / 252
+    )
+    return out
+
+
 def _aurc(errors, uncertainty, weight):
-    width, cum_mass, cum_err, total = _expected_positions(errors, uncertainty, weight)
-    return float(np.sum(width * cum_err / cum_mass) / total)
+    groups = _unit_masses(errors, uncertainty, weight)
+    if groups is None:
+        width, cum_mass, cum_err, total = _expected_positions(
+            errors, uncertainty, np.ones_like(weight) * (weight > 0)
+        )
+        return float(np.sum(width * cum_err / cum_mass) / total)
+    return _aurc_of_groups(*groups)
+
+
+def _aurc_of_groups(m, A, E, r, total):
+    # group g holds the positions A + t, t in (0, m], with expected errors
+    # E + r t: sum_t (E + r t) / (A + t) = m r + (E - A r) sum_t 1 / (A + t)
+    sums = m * r + (E - A * r) * _digamma_diff(A + 1, m)
+    return float(sums.sum() / total)
 
 
 def _augrc(errors, uncertainty, weight):
-    width, _, cum_err, total = _expected_positions(errors, uncertainty, weight)
-    return float(np.sum(width * cum_err) / total**2)
+    groups = _unit_masses(errors, uncertainty, weight)
+    if groups is None:
+        width, _, cum_err, total = _expected_positions(
+            errors, uncertainty, np.ones_like(weight) * (weight > 0)
+        )
+        return float(np.sum(width * cum_err) / total**2)
+    return _augrc_of_groups(*groups)
+
+
+def _augrc_of_groups(m, A, E, r, total):
+    # sum_t (E + r t) over t = 1..m, extended to fractional m
+    return float(np.sum(m * E + r * m * (m + 1) / 2) / total**2)
 
 
 def _ideal_uncertainty(errors):

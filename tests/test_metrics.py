@@ -276,29 +276,88 @@ def test_sample_weight_unit_scale_and_zero():
 
 
 def test_sample_weight_distinct_scores_by_hand():
-    # sorted by uncertainty: weights 1, 3 with errors 0, 1 (no ties)
-    # coverage masses C = 1, 4; error masses E = 0, 3; W = 4
+    # sorted by uncertainty: a correct sample of weight 1, an error of weight
+    # 3; rescaled to mean 1: 0.5 and 1.5 positions (N = 2). The error's
+    # positions t in (0, 1.5] after 0.5 correct ones have risk t / (0.5 + t):
+    # sum = 1.5 - 0.5 (psi(3) - psi(1.5)) = 1.5 - 0.5 (2 ln 2 - 1/2)
     y_true, y_pred = _as_labels([1, 0])
     u = [0.9, 0.1]
     w = [3.0, 1.0]
-    # AURC = sum_i (w_i / W) * E_i / C_i = (1/4)*0 + (3/4)*(3/4)
-    assert aurc(y_true, y_pred, u, sample_weight=w) == pytest.approx(9 / 16)
-    # AUGRC = sum_i (w_i / W) * E_i / W = (3/4) * (3/4)
-    assert augrc(y_true, y_pred, u, sample_weight=w) == pytest.approx(9 / 16)
+    assert aurc(y_true, y_pred, u, sample_weight=w) == pytest.approx(
+        (1.75 - np.log(2)) / 2, rel=1e-12
+    )
+    # AUGRC: errors among the first t positions sum to 1 + 2 + ... over the
+    # error's 1.5 positions: 1.5 * 2.5 / 2, over N^2 = 4
+    assert augrc(y_true, y_pred, u, sample_weight=w) == pytest.approx(15 / 32)
     coverage, risk, _ = risk_coverage_curve(y_true, y_pred, u, sample_weight=w)
     assert_allclose(coverage, [0.25, 1.0])
     assert_allclose(risk, [0.0, 0.75])
 
 
 def test_sample_weight_ties_by_hand():
-    # one tie group of two samples, weights 1 (error) and 3 (correct):
-    # mass 4 split evenly in two positions of width 2, error rate 1/4:
-    # C = 2, 4 and E = 0.5, 1 -> AURC = (2/4)(0.5/2) + (2/4)(1/4) = 1/4
+    # one tie group of two samples, weights 1 (error) and 3 (correct): 2
+    # positions with error rate 1/4 -> expected errors 1/4, 1/2 at 1, 2
+    # AURC = (0.25 / 1 + 0.5 / 2) / 2 = 1/4
     y_true, y_pred = _as_labels([1, 0])
     w = [1.0, 3.0]
     assert aurc(y_true, y_pred, [0.5, 0.5], sample_weight=w) == pytest.approx(0.25)
-    # AUGRC = (2/4)(0.5/4) + (2/4)(1/4)
+    # AUGRC = (0.25 + 0.5) / 2^2
     assert augrc(y_true, y_pred, [0.5, 0.5], sample_weight=w) == pytest.approx(3 / 16)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_integer_positions_equal_repeated_rows(seed):
+    # the weighted core with integer masses is the unweighted metric of the
+    # rows repeated that many times (ties included)
+    from alien_sk.metrics import _augrc_of_groups, _aurc_of_groups, _mass_groups
+
+    rng = np.random.default_rng(seed)
+    n = 12
+    errors = rng.random(n) < 0.4
+    u = rng.integers(0, 5, n).astype(float)  # many ties
+    mass = rng.integers(1, 4, n).astype(float)
+    groups = _mass_groups(errors, u, mass)
+    reps = mass.astype(int)
+    y_true, y_pred = _as_labels(np.repeat(errors, reps))
+    u_rep = np.repeat(u, reps)
+    assert _aurc_of_groups(*groups) == pytest.approx(
+        aurc(y_true, y_pred, u_rep), rel=1e-12
+    )
+    assert _augrc_of_groups(*groups) == pytest.approx(
+        augrc(y_true, y_pred, u_rep), rel=1e-12
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_weighted_perfect_ranking_has_zero_e_aurc_and_unit_prr(seed):
+    # every error after every correct sample, in any order and with any
+    # weights (no ties needed): nothing better exists
+    rng = np.random.default_rng(seed)
+    n = 30
+    errors = rng.random(n) < 0.3
+    errors[:2] = [True, False]
+    u = np.where(errors, 1.0 + rng.random(n), rng.random(n))
+    w = rng.uniform(0.1, 5.0, n)
+    y_true, y_pred = _as_labels(errors)
+    assert abs(e_aurc(y_true, y_pred, u, sample_weight=w)) < 1e-12
+    assert prediction_rejection_ratio(
+        y_true, y_pred, u, sample_weight=w
+    ) == pytest.approx(1.0, rel=1e-12)
+    # and a worse ranking scores worse
+    assert e_aurc(y_true, y_pred, -u, sample_weight=w) > 0.1
+
+
+def test_digamma_difference_matches_harmonic_sums():
+    from alien_sk.metrics import _digamma_diff
+
+    for x in [1.0, 7.5, 29.0, 30.0, 31.0, 1e3, 1e6]:
+        for m in [1, 2, 5, 40]:
+            expected = sum(1.0 / (x - 1 + t) for t in range(1, m + 1))
+            assert _digamma_diff(x, m) == pytest.approx(expected, rel=1e-13)
+    # continuous in m around the switch of method at x = 30
+    assert _digamma_diff(29.999999, 0.37) == pytest.approx(
+        _digamma_diff(30.0, 0.37), rel=1e-6
+    )
 
 
 def test_sample_weight_validation():
