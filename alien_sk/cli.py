@@ -60,12 +60,12 @@ def build_parser():
         help="methods to run (default: all): " + ", ".join(METHOD_SLUGS),
     )
     for name in ("n-train", "n-validation", "n-test", "n-seeds", "n-bootstrap"):
-        demo.add_argument(f"--{name}", type=int, default=None)
-    demo.add_argument("--max-length", type=int, default=None)
-    demo.add_argument("--n-epochs", type=int, default=None)
+        demo.add_argument(f"--{name}", type=_int_at_least(1), default=None)
+    demo.add_argument("--max-length", type=_int_at_least(2), default=None)
+    demo.add_argument("--n-epochs", type=_int_at_least(1), default=None)
     demo.add_argument(
         "--finetune-seeds",
-        type=int,
+        type=_int_at_least(1),
         default=1,
         help="repeat the run with this many fine-tuning seeds and summarise the "
         "spread over classifiers (default 1)",
@@ -86,6 +86,21 @@ def build_parser():
     demo.add_argument("--no-plots", action="store_true")
     demo.add_argument("--no-progress", action="store_true")
     return parser
+
+
+def _int_at_least(minimum):
+    """argparse type: an integer >= ``minimum``, else a usage error (exit 2)."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}; got {value}")
+        return value
+
+    return parse
 
 
 def main(argv=None):

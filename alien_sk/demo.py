@@ -43,6 +43,7 @@ import csv
 import hashlib
 import importlib.util
 import json
+import numbers
 import os
 import platform
 import re
@@ -311,6 +312,18 @@ _FIT_SOURCES = (
     "alien_sk.estimator",
     "alien_sk.head",
 )
+
+
+#: the smallest valid value of each integer setting (None = the default)
+_SETTING_MINIMA = {
+    "n_train": 1,
+    "n_validation": 1,
+    "n_test": 1,
+    "n_seeds": 1,
+    "n_bootstrap": 1,
+    "max_length": 2,
+    "n_epochs": 1,
+}
 
 
 # -- data ---------------------------------------------------------------------
@@ -871,6 +884,12 @@ def run_benchmark(
         "n_epochs": n_epochs,
     }
     settings.update({k: v for k, v in overrides.items() if v is not None})
+    for key, minimum in _SETTING_MINIMA.items():
+        value = settings[key]
+        if value is not None and (
+            not isinstance(value, numbers.Integral) or value < minimum
+        ):
+            raise ValueError(f"{key} must be an integer >= {minimum}; got {value!r}.")
     if methods is None:
         methods = list(ESTIMATORS)
     methods = [METHOD_SLUGS.get(m, m) for m in methods]
@@ -1179,6 +1198,10 @@ def run_finetune_seeds(task="sentiment", n_finetune_seeds=3, **kwargs):
         result = run_finetune_seeds("sentiment", 3, log=print)
         print(result.table)
     """
+    if not isinstance(n_finetune_seeds, numbers.Integral) or n_finetune_seeds < 1:
+        raise ValueError(
+            f"n_finetune_seeds must be an integer >= 1; got {n_finetune_seeds!r}."
+        )
     runs = []
     for seed in range(n_finetune_seeds):
         runs.append(run_benchmark(task, finetune_seed=seed, **kwargs))

@@ -220,6 +220,32 @@ def test_bad_arguments():
         demo.run_benchmark("vision")
     with pytest.raises(ValueError, match="unknown methods"):
         demo.run_benchmark("sentiment", methods=["Oracle"])
+    # numeric settings are checked before any work (n_train=-5 used to slice
+    # the data from the end, n_seeds=0 to fail after the whole run)
+    for key, value in [("n_train", -5), ("n_seeds", 0), ("max_length", 1)]:
+        with pytest.raises(ValueError, match=f"{key} must be an integer >="):
+            demo.run_benchmark("sentiment", **{key: value})
+    with pytest.raises(ValueError, match="n_finetune_seeds must be"):
+        demo.run_finetune_seeds("sentiment", -3)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--n-train", "-5"],
+        ["--n-seeds", "0"],
+        ["--finetune-seeds", "-3"],
+        ["--max-length", "1"],
+        ["--n-epochs", "x"],
+    ],
+)
+def test_cli_rejects_bad_numbers_as_usage_errors(args, capsys):
+    from alien_sk.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", *args])
+    assert exc.value.code == 2
+    assert args[0] in capsys.readouterr().err
 
 
 @pytest.mark.filterwarnings("ignore:The covariance matrix:UserWarning")
