@@ -26,7 +26,7 @@ import json
 import os
 import sys
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
@@ -71,6 +71,15 @@ def _head_dtype(dtype):
     return _HEAD_DTYPES[dtype]
 
 
+def _check_int(name, value, minimum):
+    """``int(value)``, or a ValueError naming ``name`` and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(
+            f"{name}={value!r} is not supported; use an integer >= {minimum}."
+        )
+    return int(value)
+
+
 # -- the head ------------------------------------------------------------------
 class AlienHead(nn.Module):
     """The fitted ALIEN head as a plain ``torch.nn.Module``.
@@ -93,17 +102,17 @@ class AlienHead(nn.Module):
     Parameters
     ----------
     n_logits : int
-        Number of logits ``C``.
+        Number of logits ``C`` (>= 2).
     embedding_dim : int
-        Width ``d`` of the penultimate embedding.
+        Width ``d`` of the penultimate embedding (>= 0).
     kind : {"linear", "mlp"}, default="linear"
         Residual linear map or one-hidden-layer tanh MLP.
     hidden_size : int, default=None
-        Width of the MLP's hidden layer (required when ``kind="mlp"``).
+        Width of the MLP's hidden layer (>= 1; required when ``kind="mlp"``).
     score_function : {"entropy", "smoothmax"}, default="entropy"
         Score of the residual logits.
     smoothmax_lambda : float, default=100.0
-        Sharpness of the smooth maximum.
+        Sharpness of the smooth maximum (finite, > 0).
     dtype : {"float32", "float64"} or torch.dtype, default="float32"
         Precision of the parameters and of the computation.
 
@@ -147,6 +156,24 @@ class AlienHead(nn.Module):
         dtype="float32",
     ):
         super().__init__()
+        n_logits = _check_int("n_logits", n_logits, 2)
+        embedding_dim = _check_int("embedding_dim", embedding_dim, 0)
+        if hidden_size is not None:
+            hidden_size = _check_int("hidden_size", hidden_size, 1)
+        if score_function not in ("entropy", "smoothmax"):
+            raise ValueError(
+                f"score_function={score_function!r} is not supported; use 'entropy' "
+                "or 'smoothmax'."
+            )
+        if (
+            isinstance(smoothmax_lambda, bool)
+            or not isinstance(smoothmax_lambda, Real)
+            or not 0 < smoothmax_lambda < float("inf")
+        ):
+            raise ValueError(
+                f"smoothmax_lambda={smoothmax_lambda!r} is not supported; use a "
+                "finite float > 0."
+            )
         if kind == "linear":
             residual = ResidualLinearHead(
                 int(n_logits), int(embedding_dim), score_function, smoothmax_lambda
@@ -276,7 +303,9 @@ def export_head(head, *, input_dtype="float32", batch_size=2):
         classifier's output dtype); the program checks it. The computation
         runs in the head's own dtype.
     batch_size : int, default=2
-        Batch size of the example inputs used for tracing (>= 2).
+        Batch size of the example inputs used for tracing (>= 2, which
+        :func:`torch.export.export` needs for a dynamic dimension; the
+        program accepts batches of any size).
 
     Returns
     -------
@@ -293,6 +322,14 @@ def export_head(head, *, input_dtype="float32", batch_size=2):
     >>> program.module()(logits, emb)
     tensor([1., 1., 1., 1., 1.])
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral):
+        raise ValueError(f"batch_size={batch_size!r} is not an integer >= 2.")
+    if batch_size < 2:
+        raise ValueError(
+            f"batch_size={batch_size!r} is too small: torch.export needs an example "
+            "batch of at least 2 rows to keep the batch dimension dynamic (the "
+            "exported program accepts any number of rows, 1 included)."
+        )
     device = next(head.parameters()).device
     if input_dtype not in ("float32", "float64", "float16", "bfloat16"):
         raise ValueError(
@@ -469,7 +506,10 @@ class AlienClassifier(nn.Module):
             1 on tokens, 0 on padding (None: no padding).
         token_type_ids, position_ids : torch.Tensor of shape (batch, seq_len), \
 default=None
-            Passed to the model when given.
+            Passed to the model when given. For decoders, None with an
+            ``attention_mask`` uses the positions of
+            :class:`~alien_sk.FeatureExtractor`, ``cumsum(attention_mask) - 1``
+            (clipped at 0), so left-padded batches give the unpadded numbers.
 
         Returns
         -------
@@ -496,6 +536,10 @@ default=None
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
+        if position_ids is None and self.decoder and attention_mask is not None:
+            # as FeatureExtractor: positions count the real tokens, so that a
+            # left-padded text is read as if it were not padded
+            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
         if position_ids is not None:
             inputs["position_ids"] = position_ids
         try:
@@ -767,8 +811,10 @@ default=None
         return self.module.head
 
     # -- inference -------------------------------------------------------------
-    def _batches(self, texts):
+    def _batches(self, texts, batch_size=None):
         """Yield ``(row indices, model inputs)``, longest texts first."""
+        if batch_size is None:
+            batch_size = self.batch_size
         fe = self._extractor
         feats, truncated, _ = fe._tokenize(texts)
         n_trunc = int(truncated.sum())
@@ -781,8 +827,8 @@ default=None
             )
         lengths = np.array([len(f["input_ids"]) for f in feats])
         order = np.argsort(-lengths, kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            idx = order[start : start + self.batch_size].tolist()
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size].tolist()
             yield idx, fe._batch(feats, idx)[0]
 
     def predict(self, texts, threshold=None):
@@ -836,7 +882,9 @@ default=None
         Parameters
         ----------
         texts : list of str
-            At least two example texts of different lengths, for tracing.
+            At least two example texts of different lengths, for tracing;
+            the example batch holds at least two of them whatever
+            ``batch_size``.
 
         Returns
         -------
@@ -846,7 +894,15 @@ default=None
             returns ``(logits, labels, uncertainty)``.
         """
         texts = self._extractor._check_texts(texts)
-        _, batch = next(self._batches(texts))
+        if len(texts) < 2:
+            raise ValueError(
+                f"export needs at least 2 example texts; got {len(texts)}: "
+                "torch.export keeps the batch dimension dynamic only when the "
+                "example batch has at least 2 rows."
+            )
+        # an example batch of >= 2 rows whatever self.batch_size (the program
+        # accepts any batch size, 1 included)
+        _, batch = next(self._batches(texts, max(2, self.batch_size)))
         dims = {
             "batch": torch.export.Dim("batch"),
             "seq": torch.export.Dim("seq", max=self.max_length),
@@ -878,12 +934,18 @@ default=None
         export : bool, default=False
             Also write the head exported with :func:`export_head` to
             ``alien_head.pt2`` (load it with :func:`torch.export.load`); it
-            takes logits and embedding in the classifier's dtype.
+            takes logits and embedding in the classifier's dtype. An
+            ``alien_head.pt2`` already in the directory is removed first, so
+            ``export=False`` leaves none that could disagree with the head.
         """
         from safetensors.torch import save_file
 
         path = os.fspath(path)
         os.makedirs(path, exist_ok=True)
+        # an exported head of an earlier save would disagree with this one
+        exported_path = os.path.join(path, EXPORTED_HEAD_FILE)
+        if os.path.lexists(exported_path):
+            os.remove(exported_path)
         fe = self._extractor
         self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
@@ -913,7 +975,7 @@ default=None
             program = export_head(
                 cpu_head, input_dtype=fe.dtype_.removeprefix("torch.")
             )
-            torch.export.save(program, os.path.join(path, EXPORTED_HEAD_FILE))
+            torch.export.save(program, exported_path)
 
     @classmethod
     def load(cls, path, *, device="auto", dtype="saved", **kwargs):

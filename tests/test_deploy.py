@@ -18,6 +18,7 @@ of the same order. Where the inputs are the same tensors, equality is exact
 
 import json
 import os
+import re
 from unittest import mock
 
 import numpy as np
@@ -159,6 +160,55 @@ def test_head_errors():
         AlienHead(2, 3, kind="conv")
 
 
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"score_function": "bogus"}, "score_function='bogus'"),
+        ({"score_function": "Entropy"}, "score_function='Entropy'"),
+        ({"n_logits": 1}, "n_logits=1"),
+        ({"n_logits": 2.5}, "n_logits=2.5"),
+        ({"embedding_dim": -1}, "embedding_dim=-1"),
+        ({"kind": "mlp", "hidden_size": 0}, "hidden_size=0"),
+        ({"smoothmax_lambda": 0}, "smoothmax_lambda=0"),
+        ({"smoothmax_lambda": -1.0}, "smoothmax_lambda=-1.0"),
+        ({"smoothmax_lambda": float("nan")}, "smoothmax_lambda=nan"),
+        ({"smoothmax_lambda": float("inf")}, "smoothmax_lambda=inf"),
+    ],
+)
+def test_head_rejects_invalid_parameters(params, match):
+    """Invalid settings raise instead of scoring NaN, 0 or the wrong score."""
+    params = {"n_logits": 2, "embedding_dim": 3, **params}
+    with pytest.raises(ValueError, match=re.escape(match)):
+        AlienHead(**params)
+
+
+def test_head_valid_edge_parameters():
+    """Smallest valid settings give finite numbers in [0, 1], as the estimator."""
+    X, y = make_classifier_outputs(n_samples=200, n_embedding=2, random_state=0)
+    est = _fit(X, y, score_function="smoothmax", smoothmax_lambda=0.5)
+    head = AlienHead.from_estimator(est, dtype="float64")
+    Xt = torch.as_tensor(X)
+    np.testing.assert_allclose(
+        head(Xt[:, :2], Xt[:, 2:]).numpy(), est.predict_uncertainty(X), atol=1e-12
+    )
+    u = AlienHead(2, 0, kind="mlp", hidden_size=1)(torch.zeros(3, 2), torch.zeros(3, 0))
+    np.testing.assert_allclose(u.numpy(), 1.0)  # entropy of equal logits
+
+
+def test_load_rejects_invalid_head_config(tmp_path, fitted):
+    path, _, est = fitted("bert")
+    predictor = AlienPredictor.from_estimator(
+        path, est, device="cpu", progress_bar=False
+    )
+    predictor.save(tmp_path / "d")
+    settings_path = tmp_path / "d" / "alien_config.json"
+    settings = json.loads(settings_path.read_text())
+    settings["head"]["score_function"] = "bogus"
+    settings_path.write_text(json.dumps(settings))
+    with pytest.raises(ValueError, match="score_function='bogus'"):
+        AlienPredictor.load(tmp_path / "d", device="cpu", progress_bar=False)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kind", ["linear", "mlp"])
 def test_export_head_identical(kind, dtype):
@@ -248,6 +298,31 @@ def test_classifier_forward_equals_model_and_head(family, fitted):
     X = torch.cat([ref, emb], 1).numpy()
     np.testing.assert_allclose(
         out.uncertainty.numpy(), _numpy_head(est, X), rtol=0, atol=1e-12
+    )
+
+
+def test_classifier_left_padding_matches_feature_extractor(fitted):
+    """A left-padded decoder batch without position_ids: FeatureExtractor's rows."""
+    import transformers
+
+    path, _, est = fitted("gpt2")
+    tok = transformers.AutoTokenizer.from_pretrained(path)
+    tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    texts = [TEXTS[0], TEXTS[1], TEXTS[2]]
+    fe = FeatureExtractor(path, tokenizer=tok, device="cpu", progress_bar=False)
+    X = fe.fit_transform(texts)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(path)
+    clf = AlienClassifier(
+        model.eval(), AlienHead.from_estimator(est, dtype="float64")
+    ).eval()
+    enc = tok(texts, padding=True, return_tensors="pt")
+    assert not bool(enc["attention_mask"][:, 0].all())  # left padding
+    with torch.inference_mode():
+        out = clf(**enc)
+    np.testing.assert_allclose(out.logits.numpy(), X[:, :3], rtol=0, atol=ATOL_F32)
+    np.testing.assert_allclose(
+        out.uncertainty.numpy(), est.predict_uncertainty(X), rtol=0, atol=ATOL_F32
     )
 
 
@@ -393,6 +468,68 @@ def test_export_whole_classifier(family, fitted):
     got = program.module()(**batch)
     for a, b in zip(got, expected, strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2"])
+def test_export_with_batch_size_one(family, fitted):
+    """A batch_size=1 predictor exports; the program takes batches of 1 and 3."""
+    path, X, est = fitted(family)
+    predictor = AlienPredictor.from_estimator(
+        path, est, head_dtype="float64", batch_size=1, device="cpu", progress_bar=False
+    )
+    program = predictor.export(CORPUS[:4]).module()
+    texts = CORPUS[4:8]
+    for batch_size in (1, 3):
+        for idx, batch in predictor._batches(texts, batch_size):
+            assert batch["input_ids"].shape[0] == len(idx)
+            with torch.no_grad():
+                logits, labels, u = program(**batch)
+            rows = [4 + i for i in idx]
+            np.testing.assert_allclose(
+                logits.numpy(), X[rows, :3], rtol=0, atol=ATOL_F32
+            )
+            np.testing.assert_allclose(
+                u.numpy(), est.predict_uncertainty(X[rows]), rtol=0, atol=ATOL_F32
+            )
+            assert torch.equal(labels, logits.argmax(1))
+    with pytest.raises(ValueError, match="at least 2 example texts"):
+        predictor.export(CORPUS[:1])
+
+
+def test_export_head_batch_size_one():
+    head = AlienHead(2, 3)
+    with pytest.raises(ValueError, match="batch_size=1 is too small"):
+        export_head(head, batch_size=1)
+    exported = export_head(head, batch_size=3).module()
+    logits, emb = torch.randn(1, 2), torch.randn(1, 3)
+    assert torch.equal(exported(logits, emb), head(logits, emb))
+
+
+def test_save_without_export_removes_stale_exported_head(tmp_path, fitted):
+    path, X, est = fitted("bert")
+    out = tmp_path / "d"
+    kwargs = {"device": "cpu", "progress_bar": False}
+    AlienPredictor(path, AlienHead(3, 16), **kwargs).save(out, export=True)
+    assert (out / "alien_head.pt2").is_file()
+    trained = AlienPredictor.from_estimator(path, est, head_dtype="float64", **kwargs)
+    trained.save(out)  # no export: the untrained head's program must go
+    assert not (out / "alien_head.pt2").exists()
+    loaded = AlienPredictor.load(out, **kwargs)
+    Xt = torch.as_tensor(X)
+    np.testing.assert_allclose(
+        loaded.head(Xt[:, :3], Xt[:, 3:]).numpy(),
+        est.predict_uncertainty(X),
+        rtol=0,
+        atol=1e-12,
+    )
+    trained.save(out, export=True)  # exported again: the trained head
+    program = torch.export.load(out / "alien_head.pt2").module()
+    np.testing.assert_allclose(
+        program(Xt[:, :3].float(), Xt[:, 3:].float()).numpy(),
+        est.predict_uncertainty(X),
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_errors(fitted):
