@@ -28,10 +28,11 @@ Choices made here, beyond the paper's protocol:
 
 * the ablations change one component of the configuration chosen by the
   grid (e.g. ``alpha = 0``), they are not tuned again;
-* deterministic methods (MaxProb, entropy, Mahalanobis, ...) run once
-  (std 0); the seeded ones (ALIEN heads, RDE) run ``n_seeds`` times; the
-  fine-tuning itself runs once (one seed), so the spread over classifiers is
-  not measured;
+* deterministic methods (MaxProb, entropy, Mahalanobis, ...) and RDE (on a
+  fixed subsample) run once (std 0); the ALIEN heads run ``n_seeds`` times;
+  the fine-tuning itself runs once per call (``finetune_seed``), so the
+  spread over classifiers needs :func:`run_finetune_seeds`
+  (``--finetune-seeds``);
 * the bootstrap intervals resample the test set for the first seed of each
   method; the paired difference uses the same resamples for both methods;
 * RDE is fitted on at most 2,000 training rows (random, seeded): its kernel
@@ -812,7 +813,7 @@ def run_benchmark(
     n_train, n_validation, n_test : int, default=None
         Subsample sizes (sentences); None uses the task's defaults.
     n_seeds : int, default=None
-        Seeds of every seeded method (the ALIEN heads, RDE).
+        Seeds of every seeded method (the ALIEN heads).
     n_bootstrap : int, default=None
         Bootstrap resamples of the test set.
     max_length : int, default=None

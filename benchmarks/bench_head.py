@@ -255,6 +255,7 @@ def run(args):
         n, dim = X.shape[0], X.shape[1] - args.n_logits
         shape = f"{n}x({args.n_logits}+{dim})"
         X_pred = X[: args.predict_rows]
+        n_pred = X_pred.shape[0]  # fewer when the data are smaller
         models = {name: ESTIMATORS[name](args) for name in names}
         fit_s = {name: [] for name in names}
         with warnings.catch_warnings():
@@ -285,7 +286,7 @@ def run(args):
                 )
             )
     header = f"{'estimator':<16}{'X shape':>16}{'fit (s)':>10}{'fit/LR':>9}" + (
-        f"{'predict ' + str(args.predict_rows) + ' rows (ms)':>28}"
+        f"{'predict ' + str(n_pred) + ' rows (ms)':>28}"
     )
     print(
         f"data={args.data}  threads={args.threads}  "

@@ -33,7 +33,7 @@ Examples::
     python benchmarks/bench_uncertainty.py                 # full sentiment run
     python benchmarks/bench_uncertainty.py --quick
     python benchmarks/bench_uncertainty.py --task ner
-    python benchmarks/bench_uncertainty.py --estimators ALIEN Entropy Mahalanobis
+    python benchmarks/bench_uncertainty.py --estimators alien entropy mahalanobis
 """
 
 import argparse

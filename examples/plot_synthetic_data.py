@@ -7,8 +7,13 @@ Synthetic classifier outputs
 ``[logits | embedding]`` per text, and the true labels. The classifier errs
 with a probability that rises along the first embedding direction, while the
 logit margin, hence the entropy, carries no information about the errors
-(``entropy_signal=0``). It is the situation ALIEN is made for: entropy alone
-cannot see the errors, the embedding can.
+(``entropy_signal=0``). Entropy alone cannot see the errors; a direction of
+the embedding can, which an error probe learns. ALIEN cannot: its head
+changes the logits by a function of the embedding, and since these logits
+do not depend on the embedding (unlike a real classifier's), no such change
+raises the entropy of the errors of both predicted classes at once. The
+example :ref:`example_plot_alien_vs_baselines` simulates a classifier whose
+logits read its embedding, where ALIEN does gain.
 """
 
 # Authors: The alien_sk developers
