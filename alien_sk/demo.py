@@ -974,7 +974,7 @@ def run_benchmark(
         if token:
             groups = extractor.sentence_index(texts)
             y = np.concatenate(y)
-            keep = np.isfinite(X).all(axis=1)  # words cut off by max_length
+            keep = np.isfinite(X).all(axis=1)  # words cut off (or without token)
             X, y, groups = X[keep], y[keep], groups[keep]
         else:
             groups = None

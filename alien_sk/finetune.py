@@ -27,10 +27,28 @@ from alien_sk.exceptions import CacheWarning
 
 __all__ = ["fine_tune", "get_data_home", "minilm_path"]
 
-#: bump when the training loop changes in a way that changes the weights
-_FINETUNE_VERSION = 1
+#: bump when the training loop or the cache key changes in a way that changes
+#: the weights (2: every weight and tokenizer file in the key, a new head,
+#: add_prefix_space for byte-level BPE word lists, a list of saved files)
+_FINETUNE_VERSION = 2
 _META_FILE = "alien_sk_finetune.json"
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "config.json")
+# files of a model folder that change the fine-tuned weights: the config, every
+# weight file (single, sharded, and the shards' index) and every tokenizer file
+_CONFIG_FILES = ("config.json",)
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".index.json")
+_TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+)
+_TOKENIZER_SUFFIXES = (".model", ".tiktoken")
+# byte-level BPE tokenizers split word lists the way FeatureExtractor does
+# (" word" inside a sentence) only with add_prefix_space=True
+_PREFIX_SPACE_TYPES = ("roberta", "gpt2")
 _fingerprints = {}
 
 
@@ -40,8 +58,8 @@ def get_data_home(data_home=None):
     Parameters
     ----------
     data_home : str or path-like, default=None
-        Folder to use. When None: ``$ALIEN_SK_HOME`` if set, else
-        ``$XDG_CACHE_HOME/alien_sk``, else ``~/.cache/alien_sk``.
+        Folder to use. When None: ``$ALIEN_SK_HOME`` if set and not empty,
+        else ``$XDG_CACHE_HOME/alien_sk``, else ``~/.cache/alien_sk``.
 
     Returns
     -------
@@ -57,7 +75,8 @@ def get_data_home(data_home=None):
     True
     """
     if data_home is None:
-        data_home = os.environ.get("ALIEN_SK_HOME")
+        # an empty variable counts as unset (not as the current directory)
+        data_home = os.environ.get("ALIEN_SK_HOME") or None
     if data_home is None:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
         data_home = os.path.join(xdg, "alien_sk")
@@ -108,20 +127,33 @@ def minilm_path():
     return path
 
 
+def _fingerprinted(name):
+    """Whether the file ``name`` of a model folder enters its fingerprint."""
+    return (
+        name in _CONFIG_FILES
+        or name in _TOKENIZER_FILES
+        or name.endswith(_WEIGHT_SUFFIXES + _TOKENIZER_SUFFIXES)
+    )
+
+
 def _fingerprint(path):
-    """sha256 over the weight and config files of a model folder (memoised)."""
+    """sha256 over the config, weight and tokenizer files of a model folder.
+
+    Every such file is hashed, sorted by name, name and content (memoised on
+    the names, sizes and modification times).
+    """
     path = os.path.abspath(os.fspath(path))
     stamp = []
-    for name in _WEIGHT_FILES:
+    for name in sorted(os.listdir(path)):
         f = os.path.join(path, name)
-        if os.path.isfile(f):
+        if _fingerprinted(name) and os.path.isfile(f):
             st = os.stat(f)
             stamp.append((name, st.st_size, st.st_mtime_ns))
     key = (path, tuple(stamp))
     if key not in _fingerprints:
         h = hashlib.sha256()
-        for name, _, _ in stamp:
-            h.update(name.encode())
+        for name, size, _ in stamp:
+            h.update(f"{name}\x00{size}\x00".encode())
             with open(os.path.join(path, name), "rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 22), b""):
                     h.update(chunk)
@@ -138,12 +170,61 @@ def _data_hash(texts, y):
     return h.hexdigest()
 
 
-def _check_inputs(texts, y, task):
+def _bad_label(value, where, label_names):
+    """The ValueError for a label that is no class id (nor a class name)."""
+    if isinstance(value, str) and label_names is not None:
+        return ValueError(
+            f"the label {value!r} of {where} is not one of label_names {label_names}."
+        )
+    return ValueError(
+        f"the label {value!r} of {where} is not an integer class id. Labels "
+        "must be integers in [0, num_labels) (floats only when integral); to "
+        "train on string labels pass label_names (label_names[i] is the name "
+        "of class i)."
+    )
+
+
+def _class_ids(labels, label_index, label_names, where):
+    """Integer class ids of a 1-D array of labels.
+
+    Integers (and booleans) are kept, floats must be integral (never
+    truncated), strings are mapped through ``label_index`` (name -> id, from
+    ``label_names``). ``where(j)`` names the row of label ``j`` in errors.
+    """
+    kind = labels.dtype.kind
+    if kind in "biu":
+        return labels.astype(np.int64)
+    if kind == "f":
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(labels) & (labels == np.round(labels))
+        if not ok.all():
+            j = int(np.argmin(ok))
+            raise _bad_label(labels[j].item(), where(j), label_names)
+        return labels.astype(np.int64)
+    ids = np.empty(labels.shape[0], dtype=np.int64)
+    for j, value in enumerate(labels.tolist()):
+        if isinstance(value, str):
+            if label_index is None or value not in label_index:
+                raise _bad_label(value, where(j), label_names)
+            ids[j] = label_index[value]
+        elif isinstance(value, Integral):
+            ids[j] = int(value)
+        elif isinstance(value, Real) and float(value).is_integer():
+            ids[j] = int(value)
+        else:
+            raise _bad_label(value, where(j), label_names)
+    return ids
+
+
+def _check_inputs(texts, y, task, label_names=None):
     if isinstance(texts, str):
         raise ValueError(
             "Iterable over raw text documents expected, string object received."
         )
     texts = list(texts)
+    label_index = (
+        None if label_names is None else {name: i for i, name in enumerate(label_names)}
+    )
     if task == "sequence":
         if not all(isinstance(t, str) for t in texts):
             bad = next(i for i, t in enumerate(texts) if not isinstance(t, str))
@@ -157,7 +238,7 @@ def _check_inputs(texts, y, task):
                 f"y must hold one label per text: got shape {y.shape} for "
                 f"{len(texts)} texts."
             )
-        y = [int(v) for v in y]
+        y = _class_ids(y, label_index, label_names, lambda j: f"row {j}").tolist()
     else:
         for i, words in enumerate(texts):
             if isinstance(words, str) or not all(isinstance(w, str) for w in words):
@@ -165,7 +246,7 @@ def _check_inputs(texts, y, task):
                     "task='token' needs one list of words (str) per sentence; "
                     f"sentence {i} is not."
                 )
-        y = [np.asarray(v, dtype=np.int64) for v in y]
+        y = [np.asarray(v) for v in y]
         if len(y) != len(texts):
             raise ValueError(
                 f"y holds {len(y)} label sequences for {len(texts)} texts."
@@ -176,6 +257,12 @@ def _check_inputs(texts, y, task):
                     f"sentence {i} has {len(words)} words but "
                     f"{labels.shape[0] if labels.ndim else 0} labels."
                 )
+            y[i] = _class_ids(
+                labels,
+                label_index,
+                label_names,
+                lambda j, i=i: f"sentence {i}, word {j}",
+            )
         texts = [list(w) for w in texts]
     if len(texts) == 0:
         raise ValueError("fine_tune needs at least one training text.")
@@ -255,19 +342,71 @@ def _load(task, model, num_labels, label_names):
         "sequence": transformers.AutoModelForSequenceClassification,
         "token": transformers.AutoModelForTokenClassification,
     }[task]
-    kwargs = {"num_labels": num_labels, "local_files_only": True}
-    if label_names is not None:
-        kwargs["id2label"] = dict(enumerate(label_names))
-        kwargs["label2id"] = {name: i for i, name in enumerate(label_names)}
+    if label_names is None:
+        # a head already in the folder names its own labels: drop them
+        label_names = [f"LABEL_{i}" for i in range(num_labels)]
+    kwargs = {
+        "num_labels": num_labels,
+        "id2label": dict(enumerate(label_names)),
+        "label2id": {name: i for i, name in enumerate(label_names)},
+        # a head already in the folder may have another number of labels
+        "ignore_mismatched_sizes": True,
+        "local_files_only": True,
+    }
+    if task == "sequence":
+        # cross-entropy, whatever problem the folder's head was trained for
+        kwargs["problem_type"] = "single_label_classification"
     with _quiet_transformers():
-        net = auto.from_pretrained(model, **kwargs)
+        net, info = auto.from_pretrained(model, output_loading_info=True, **kwargs)
+        tok_kwargs = {}
+        if task == "token" and net.config.model_type in _PREFIX_SPACE_TYPES:
+            # as FeatureExtractor(level="token"): words are " word" tokens
+            tok_kwargs["add_prefix_space"] = True
         tokenizer = transformers.AutoTokenizer.from_pretrained(
-            model, local_files_only=True
+            model, local_files_only=True, **tok_kwargs
         )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         net.config.pad_token_id = tokenizer.pad_token_id
-    return net, tokenizer
+    # did the folder hold (any part of) a classification head? Without one,
+    # every head parameter is "missing" and was just drawn from the seeded RNG
+    in_base = {id(p) for p in net.base_model.parameters()}
+    head = {name for name, p in net.named_parameters() if id(p) not in in_base}
+    head_in_folder = not head <= set(info.get("missing_keys", ()))
+    return net, tokenizer, head_in_folder
+
+
+def _init_head(net):
+    """Re-initialise every layer outside the base model (the new head).
+
+    Linear layers get weights from N(0, ``initializer_range``) and zero
+    biases, norms ones and zeros, others their ``reset_parameters``, drawn
+    from the global torch RNG (seeded by the caller), so that the head never
+    depends on a head saved in the base folder.
+    """
+    import torch
+
+    base = net.base_model
+    if base is net:  # pragma: no cover - every supported family has a base
+        return
+    in_base = {id(m) for m in base.modules()}
+    std = float(getattr(net.config, "initializer_range", 0.02) or 0.02)
+    with torch.no_grad():
+        for module in net.modules():
+            own = next(module.parameters(recurse=False), None)
+            if id(module) in in_base or own is None:
+                continue
+            if isinstance(module, torch.nn.Linear):
+                module.weight.normal_(0.0, std)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, torch.nn.LayerNorm):
+                if module.weight is not None:
+                    module.weight.fill_(1.0)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif hasattr(module, "reset_parameters"):
+                module.reset_parameters()
 
 
 def _length_limit(net, tokenizer):
@@ -345,6 +484,50 @@ def _train(net, tokenizer, texts, y, *, task, settings, device, progress_bar):
     return losses, max_length
 
 
+def _read_cache(folder, settings):
+    """Metadata of the complete cache entry ``folder`` for ``settings``.
+
+    Returns None, and trains again, when there is no entry, when it was
+    trained with other settings, or (with a :class:`CacheWarning`) when its
+    metadata is unreadable or not a JSON object, or a file it saved is
+    missing or truncated.
+    """
+    meta_path = os.path.join(folder, _META_FILE)
+    if not os.path.isfile(meta_path):
+        return None
+    try:
+        with open(meta_path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as e:
+        problem = f"unreadable metadata: {e}"
+    else:
+        if not isinstance(meta, dict):
+            problem = "its metadata is not a JSON object"
+        elif meta.get("settings") != settings:
+            return None
+        elif not isinstance(meta.get("files"), dict) or not all(
+            key in meta for key in ("losses", "train_seconds", "max_length")
+        ):
+            problem = "incomplete metadata"
+        else:
+            bad = [
+                str(name)
+                for name, size in sorted(meta["files"].items())
+                if not os.path.isfile(os.path.join(folder, str(name)))
+                or os.path.getsize(os.path.join(folder, str(name))) != size
+            ]
+            if not bad:
+                return meta
+            problem = "missing or truncated files: " + ", ".join(bad)
+    warnings.warn(
+        f"the cached fine-tuned model {folder!r} is unusable ({problem}); "
+        "training again.",
+        CacheWarning,
+        stacklevel=3,
+    )
+    return None
+
+
 @validate_params(
     {
         "texts": ["array-like", str],
@@ -392,17 +575,22 @@ def fine_tune(
     """Fine-tune a transformers classifier and cache it on disk.
 
     Loads ``model`` with ``AutoModelFor{Sequence,Token}Classification.
-    from_pretrained(model, num_labels=..., local_files_only=True)`` (a new,
-    random classification layer), trains it with cross-entropy, AdamW
+    from_pretrained(model, num_labels=..., local_files_only=True)`` with a new,
+    random classification head (drawn by transformers under the seed; a head
+    already saved in the folder, whatever its number of labels, is discarded
+    and every layer outside the base model drawn again, N(0,
+    ``initializer_range``) weights and zero biases), trains
+    it with cross-entropy, AdamW
     (decoupled weight decay on matrices only), a linear warmup over
     ``warmup_fraction`` of the steps then a linear decay to zero, gradient
     clipping at norm 1 and mini-batches of similar length, and saves the
     model and its tokenizer with ``save_pretrained``. The result is stored
-    under ``cache_dir/<key>``, where the key hashes the base weights, the
-    training data and every setting below: a second call with the same inputs
-    loads nothing and trains nothing, it returns the cached folder.
+    under ``cache_dir/<key>``, where the key hashes the base model's config,
+    weight and tokenizer files, the training data and every setting below: a
+    second call with the same inputs loads nothing and trains nothing, it
+    returns the cached folder.
 
-    Training is seeded (``random_state`` seeds the new layer, dropout and
+    Training is seeded (``random_state`` seeds the new head, dropout and
     the batch order; the global torch RNG is restored afterwards), hence
     repeatable on one machine; bit-identical results across machines are not
     guaranteed by torch.
@@ -412,9 +600,13 @@ def fine_tune(
     texts : list of str, or list of list of str
         Training texts; for ``task="token"`` each item is a list of words.
     y : array-like of shape (n_samples,), or list of arrays
-        Integer labels in ``[0, num_labels)``; for ``task="token"`` one array
-        per sentence holding one label per word (the label of a word goes to
-        its first sub-token; the other sub-tokens are ignored by the loss).
+        Integer labels in ``[0, num_labels)`` (floats only when integral:
+        they are never rounded), or class names from ``label_names``; for
+        ``task="token"`` one array per sentence holding one label per word
+        (the label of a word goes to its first sub-token; the other
+        sub-tokens are ignored by the loss). RoBERTa and GPT-2 tokenizers
+        are loaded with ``add_prefix_space=True`` for word lists, as
+        :class:`~alien_sk.features.FeatureExtractor` does.
     model : str or path-like, default=None
         Folder of the base model. None uses the packaged MiniLM
         (:func:`minilm_path`).
@@ -423,7 +615,9 @@ def fine_tune(
     num_labels : int, default=None
         Number of labels; None infers ``max(y) + 1`` (or ``len(label_names)``).
     label_names : array-like of str, default=None
-        Names of the labels, stored as the model's ``id2label``.
+        Names of the labels (``label_names[i]`` is the name of class ``i``),
+        stored as the model's ``id2label``; string labels in ``y`` are mapped
+        to their class ids through it. None names them ``LABEL_0``, ...
     max_length : int, default=64
         Longer inputs are truncated to this many tokens (capped at the
         model's own limit).
@@ -443,7 +637,7 @@ def fine_tune(
         Keep the input (word) embeddings fixed: about 1.7x faster steps on
         CPU and fewer parameters to overfit with small training sets.
     random_state : int, default=0
-        Seed of the new layer's initialisation, of dropout and of the batch
+        Seed of the new head's initialisation, of dropout and of the batch
         order.
     cache_dir : str or path-like, default=None
         Folder holding the fine-tuned models. None uses
@@ -493,9 +687,11 @@ def fine_tune(
 
     from alien_sk._utils import resolve_device
 
-    texts, y = _check_inputs(texts, y, task)
     if label_names is not None:
         label_names = [str(name) for name in label_names]
+        if len(set(label_names)) != len(label_names):
+            raise ValueError(f"label_names holds duplicate names: {label_names}.")
+    texts, y = _check_inputs(texts, y, task, label_names)
     labels_max = max(int(np.max(v)) if np.size(v) else 0 for v in y)
     labels_min = min(int(np.min(v)) if np.size(v) else 0 for v in y)
     if num_labels is None:
@@ -542,34 +738,29 @@ def fine_tune(
     )
     cache_dir = os.path.abspath(os.fspath(cache_dir))
     final = os.path.join(cache_dir, f"{task}-{key[:20]}")
-    meta_path = os.path.join(final, _META_FILE)
-    if os.path.isfile(meta_path):
-        try:
-            with open(meta_path, encoding="utf-8") as f:
-                meta = json.load(f)
-            if meta.get("settings") == settings:
-                return Bunch(
-                    path=final,
-                    from_cache=True,
-                    losses=meta["losses"],
-                    train_seconds=meta["train_seconds"],
-                    max_length=meta["max_length"],
-                    settings=settings,
-                )
-        except (OSError, ValueError, KeyError) as e:
-            warnings.warn(
-                f"the cached fine-tuned model {final!r} is unreadable ({e}); "
-                "training again.",
-                CacheWarning,
-                stacklevel=2,
-            )
+    meta = _read_cache(final, settings)
+    if meta is not None:
+        return Bunch(
+            path=final,
+            from_cache=True,
+            losses=meta["losses"],
+            train_seconds=meta["train_seconds"],
+            max_length=meta["max_length"],
+            settings=settings,
+        )
 
     # seed locally: the caller's global RNG state (CPU, and CUDA when used) is
     # restored on exit; torch.manual_seed also seeds every CUDA device
     cuda = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(random_state)
-        net, tokenizer = _load(task, model, num_labels, label_names)
+        net, tokenizer, head_in_folder = _load(task, model, num_labels, label_names)
+        if head_in_folder:
+            # a head saved in the folder (of any size) is drawn again, so
+            # that it never leaks into the result: what follows depends on
+            # random_state only
+            torch.manual_seed(random_state)
+            _init_head(net)
         start = time.perf_counter()
         losses, used_length = _train(
             net,
@@ -585,26 +776,35 @@ def fine_tune(
 
     os.makedirs(cache_dir, exist_ok=True)
     tmp = os.path.join(cache_dir, f".tmp-{uuid.uuid4().hex}-{os.getpid()}")
-    with _quiet_transformers():
-        net.to("cpu").save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    with open(os.path.join(tmp, _META_FILE), "w", encoding="utf-8") as f:
-        json.dump(
-            {
-                "settings": settings,
-                "base_model": model,
-                "losses": losses,
-                "train_seconds": train_seconds,
-                "max_length": used_length,
-            },
-            f,
-        )
-    if os.path.isdir(final):
-        shutil.rmtree(final, ignore_errors=True)
     try:
-        os.replace(tmp, final)
-    except OSError:
-        # another process finished the same model first: keep its copy
+        with _quiet_transformers():
+            net.to("cpu").save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+        files = {
+            name: os.path.getsize(os.path.join(tmp, name))
+            for name in sorted(os.listdir(tmp))
+            if os.path.isfile(os.path.join(tmp, name))
+        }
+        with open(os.path.join(tmp, _META_FILE), "w", encoding="utf-8") as f:
+            json.dump(
+                {
+                    "settings": settings,
+                    "base_model": model,
+                    "losses": losses,
+                    "train_seconds": train_seconds,
+                    "max_length": used_length,
+                    "files": files,
+                },
+                f,
+            )
+        if os.path.isdir(final):
+            shutil.rmtree(final, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            # fails when another process finished the same model first: keep
+            # its copy
+            os.replace(tmp, final)
+    finally:
+        # an interrupted or failed save leaves no temporary folder behind
         shutil.rmtree(tmp, ignore_errors=True)
     return Bunch(
         path=final,

