@@ -423,7 +423,9 @@ class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
     Calibration data:
 
     * by default ``estimator`` is cloned and fitted on a random part of
-      ``(X, y)``, and the threshold is calibrated on the other part
+      ``(X, y)`` (stratified by label when every class has two samples; an
+      ``n_logits="auto"`` estimator gets the logit count of all of ``y``),
+      and the threshold is calibrated on the other part
       (``calibration_size`` of the samples), so that it is not chosen on the
       data the uncertainty was fitted on;
     * an estimator wrapped in :class:`sklearn.frozen.FrozenEstimator` is used
