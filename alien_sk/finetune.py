@@ -798,7 +798,21 @@ def fine_tune(
                 f,
             )
         if os.path.isdir(final):
-            shutil.rmtree(final, ignore_errors=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CacheWarning)
+                complete = _read_cache(final, settings) is not None
+            if complete:
+                # another process finished the same model meanwhile, and a
+                # reader may be loading it: keep its copy, drop ours
+                return Bunch(
+                    path=final,
+                    from_cache=False,
+                    losses=losses,
+                    train_seconds=train_seconds,
+                    max_length=used_length,
+                    settings=settings,
+                )
+            shutil.rmtree(final, ignore_errors=True)  # a broken entry
         with contextlib.suppress(OSError):
             # fails when another process finished the same model first: keep
             # its copy

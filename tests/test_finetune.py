@@ -415,3 +415,35 @@ def test_interrupted_save_leaves_no_temporary_folder(bert_dir, tmp_path, monkeyp
     res = fine_tune(TEXTS, LABELS, **kw)
     assert not res.from_cache
     assert os.listdir(cache) == [os.path.basename(res.path)]
+
+
+def test_a_model_finished_meanwhile_by_another_process_is_kept(
+    bert_dir, tmp_path, monkeypatch
+):
+    # two processes train the same model; the second to finish must not
+    # delete the first one's complete folder (a reader may be loading it)
+    from alien_sk import finetune as ft
+
+    cache = tmp_path / "cache"
+    kw = dict(model=bert_dir, max_steps=1, batch_size=4, cache_dir=cache)
+    first = fine_tune(TEXTS, LABELS, **kw)
+    marker = os.path.join(first.path, "kept-by-the-first-process")
+    open(marker, "w").close()
+    # the second process looked before the first finished: a miss
+    real = ft._read_cache
+    calls = []
+
+    def miss_once(folder, settings):
+        calls.append(folder)
+        return None if len(calls) == 1 else real(folder, settings)
+
+    monkeypatch.setattr(ft, "_read_cache", miss_once)
+    second = fine_tune(TEXTS, LABELS, **kw)
+    assert second.path == first.path and os.path.exists(marker)
+    assert [n for n in os.listdir(cache) if n.startswith(".tmp-")] == []
+    # a broken entry, by contrast, is replaced
+    os.remove(os.path.join(first.path, ft._META_FILE))
+    calls.clear()
+    third = fine_tune(TEXTS, LABELS, **kw)
+    assert not os.path.exists(marker)
+    assert real(third.path, third.settings) is not None
