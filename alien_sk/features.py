@@ -130,12 +130,12 @@ def _module_state(model):
 
     torch bumps a tensor's ``_version`` on every in-place change (an optimizer
     step, ``mul_``, ``copy_``, ``load_state_dict``); replacing a parameter
-    changes its identity.
+    changes its identity. Buffers are left out: some models update caches
+    held in buffers (e.g. rotary embeddings) during an eval forward.
     """
-    tensors = list(model.parameters()) + list(model.buffers())
     return (
         any(m.training for m in model.modules()),
-        tuple((id(t), t._version) for t in tensors),
+        tuple((id(p), p._version) for p in model.parameters()),
     )
 
 
