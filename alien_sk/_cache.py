@@ -27,6 +27,7 @@ is removed and its texts are recomputed; a failed write warns and leaves the
 rows uncached. Arrays are loaded with ``allow_pickle=False``.
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -48,6 +49,15 @@ _SHARDS = "shards"
 # machine (permissions, file handles), which says nothing about the file;
 # BadZipFile covers CRC errors, zlib.error damaged compressed data
 _CORRUPT = (ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+def _is_corrupt(error):
+    """Format errors, and the EINVAL a damaged zip directory can cause."""
+    return isinstance(error, _CORRUPT) or (
+        isinstance(error, OSError) and error.errno == errno.EINVAL
+    )
+
+
 _NAMESPACE_FILE = "namespace.json"
 _TMP_PREFIX = ".tmp-"
 
@@ -275,12 +285,12 @@ class FeatureStore:
                     raise ValueError("malformed keys/offsets")
             except FileNotFoundError:
                 continue  # cleared meanwhile
-            except _CORRUPT as e:
-                self._drop_shard(name, e)
-                continue
-            except OSError as e:  # unreadable now, maybe not later: keep it
-                self._seen.discard(name)
-                self._skip_shard(name, e)
+            except (*_CORRUPT, OSError) as e:
+                if _is_corrupt(e):
+                    self._drop_shard(name, e)
+                else:  # unreadable now, maybe not later: keep it
+                    self._seen.discard(name)
+                    self._skip_shard(name, e)
                 continue
             for i, key in enumerate(keys.tolist()):
                 self._index[key] = (name, int(offsets[i]), int(offsets[i + 1]))
@@ -352,11 +362,11 @@ class FeatureStore:
             except FileNotFoundError:
                 self._index = {k: v for k, v in self._index.items() if v[0] != name}
                 continue
-            except _CORRUPT as e:
-                self._drop_shard(name, e)
-                continue
-            except OSError as e:
-                self._skip_shard(name, e)
+            except (*_CORRUPT, OSError) as e:
+                if _is_corrupt(e):
+                    self._drop_shard(name, e)
+                else:
+                    self._skip_shard(name, e)
                 continue
             for i in positions:
                 _, start, stop = self._index[keys[i]]

@@ -59,8 +59,11 @@ def build_parser():
         metavar="METHOD",
         help="methods to run (default: all): " + ", ".join(METHOD_SLUGS),
     )
-    for name in ("n-train", "n-validation", "n-test", "n-seeds", "n-bootstrap"):
+    for name in ("n-train", "n-validation", "n-test", "n-seeds"):
         demo.add_argument(f"--{name}", type=_int_at_least(1), default=None)
+    demo.add_argument(
+        "--n-bootstrap", type=_int_at_least(0), default=None, help="0 skips it"
+    )
     demo.add_argument("--max-length", type=_int_at_least(2), default=None)
     demo.add_argument("--n-epochs", type=_int_at_least(1), default=None)
     demo.add_argument(

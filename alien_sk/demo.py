@@ -321,7 +321,7 @@ _SETTING_MINIMA = {
     "n_validation": 1,
     "n_test": 1,
     "n_seeds": 1,
-    "n_bootstrap": 1,
+    "n_bootstrap": 0,  # 0 skips the bootstrap
     "max_length": 2,
     "n_epochs": 1,
 }

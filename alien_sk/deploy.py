@@ -39,6 +39,7 @@ from alien_sk.features import (
     FeatureExtractor,
     _check_task,
     _resolve_submodule,
+    _same_tokenizer,
 )
 from alien_sk.head import ResidualLinearHead, ResidualMLPHead, score_from_logits
 
@@ -384,7 +385,7 @@ def _final_linear(model, level="sequence"):
             f"no known final classification layer for model_type={model_type!r}; "
             f"supported model types: {', '.join(sorted(_FAMILIES))}."
         )
-    _check_task(model, level)
+    _check_task(model, level, saved_as=False)
     decoder, seq_layer, tok_layer = _FAMILIES[model_type]
     layer = tok_layer if level == "token" else seq_layer
     linear = _resolve_submodule(model, layer)
@@ -1035,7 +1036,7 @@ default=None
         fe = predictor._extractor
         same_dtype = fe.dtype_.removeprefix("torch.") == settings["model_dtype"]
         if (same_dtype and fe.model_fingerprint_ != settings["model_fingerprint"]) or (
-            fe.tokenizer_fingerprint_ != settings["tokenizer_fingerprint"]
+            not _same_tokenizer(fe._tokenizer, settings["tokenizer_fingerprint"])
         ):
             raise ValueError(
                 f"the classifier or tokenizer in {path!r} differs from the one saved "

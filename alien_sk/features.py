@@ -88,8 +88,13 @@ def _model_fingerprint(model):
     return h.hexdigest()
 
 
-def _tokenizer_fingerprint(tokenizer):
-    """sha256 of the tokenizer's full definition (vocabulary, rules, specials)."""
+def _tokenizer_fingerprint(tokenizer, legacy=False):
+    """sha256 of the tokenizer's full definition (vocabulary, rules, specials).
+
+    ``legacy=True`` leaves out the settings of :data:`_TOKENIZER_SETTINGS`,
+    as alien_sk 0.1.0 before they were added did: objects fitted or saved
+    then keep their fingerprint (and their cache).
+    """
     h = hashlib.sha256(type(tokenizer).__name__.encode())
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:
@@ -105,6 +110,8 @@ def _tokenizer_fingerprint(tokenizer):
         for k, v in sorted(getattr(tokenizer, "special_tokens_map", {}).items())
     }
     h.update(json.dumps(specials, sort_keys=True).encode())
+    if legacy:
+        return h.hexdigest()
     # settings held by the Python object, outside the backend's definition,
     # that change the ids fed to the model
     settings = {
@@ -125,17 +132,29 @@ _TOKENIZER_SETTINGS = (
 )
 
 
+def _same_tokenizer(tokenizer, fingerprint):
+    """Whether ``tokenizer`` has ``fingerprint`` (current or legacy form)."""
+    return fingerprint in (
+        _tokenizer_fingerprint(tokenizer),
+        _tokenizer_fingerprint(tokenizer, legacy=True),
+    )
+
+
 def _module_state(model):
     """Cheap witness of in-place changes: train mode and parameter versions.
 
     torch bumps a tensor's ``_version`` on every in-place change (an optimizer
     step, ``mul_``, ``copy_``, ``load_state_dict``); replacing a parameter
-    changes its identity. Buffers are left out: some models update caches
+    changes its identity; ``half()`` or ``to()`` change the dtype, device or
+    storage. Buffers are left out: some models update caches
     held in buffers (e.g. rotary embeddings) during an eval forward.
     """
     return (
         any(m.training for m in model.modules()),
-        tuple((id(p), p._version) for p in model.parameters()),
+        tuple(
+            (id(p), p._version, p.dtype, p.device, p.data_ptr())
+            for p in model.parameters()
+        ),
     )
 
 
@@ -152,7 +171,7 @@ def _check_encodable(text, where):
         ) from None
 
 
-def _check_task(model, level):
+def _check_task(model, level, saved_as=True):
     """Refuse a token classifier at sequence level, and the reverse.
 
     Both share the final layer's name in several families, and a decoder's
@@ -162,9 +181,11 @@ def _check_task(model, level):
     """
     kinds = {"sequence": "SequenceClassification", "token": "TokenClassification"}
     other = "token" if level == "sequence" else "sequence"
-    # the class, or the class it was saved as (loading a token classifier's
-    # folder with AutoModelForSequenceClassification converts it silently)
-    saved = getattr(model.config, "architectures", None) or []
+    # the class, and for a folder loaded here the class it was saved as
+    # (loading a token classifier's folder with AutoModelForSequence-
+    # Classification converts it silently); a model object's own class is
+    # what it is, whatever checkpoint it started from
+    saved = (getattr(model.config, "architectures", None) or []) if saved_as else []
     for name in [type(model).__name__, *saved]:
         if name.endswith("For" + kinds[other]):
             raise ValueError(
@@ -584,7 +605,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         import torch
 
         model_type = model.config.model_type
-        _check_task(model, self.level)
+        _check_task(
+            model, self.level, saved_as=isinstance(self.model, (str, os.PathLike))
+        )
         decoder, seq_layer, tok_layer = _FAMILIES[model_type]
         layer = tok_layer if self.level == "token" else seq_layer
         head = _resolve_submodule(model, layer)
@@ -657,13 +680,18 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             return
         model, tokenizer = self._load_model()
         fingerprint = _model_fingerprint(model)
-        if fingerprint != self.model_fingerprint_ or (
-            _tokenizer_fingerprint(tokenizer) != self.tokenizer_fingerprint_
-        ):
+        if fingerprint != self.model_fingerprint_:
             raise ValueError(
-                f"the model or tokenizer loaded from {self.model!r} differs from the "
-                "one this FeatureExtractor was fitted with (weights fingerprint "
+                f"the model loaded from {self.model!r} differs from the one this "
+                "FeatureExtractor was fitted with (weights fingerprint "
                 f"{fingerprint[:12]} != {self.model_fingerprint_[:12]}); fit it again."
+            )
+        if not _same_tokenizer(tokenizer, self.tokenizer_fingerprint_):
+            raise ValueError(
+                f"the tokenizer loaded for {self.model!r} differs from the one this "
+                "FeatureExtractor was fitted with (tokenizer fingerprint "
+                f"{_tokenizer_fingerprint(tokenizer)[:12]} != "
+                f"{self.tokenizer_fingerprint_[:12]}); fit it again."
             )
         fitted = self._attach(model, tokenizer)
         self.device_ = fitted["device_"]

@@ -14,16 +14,18 @@ Conventions shared by the ranking metrics (:func:`risk_coverage_curve`,
 * **ties** never depend on the input order: inside a group of tied
   uncertainties, the cumulative error count is the expected value over every
   order of the group, i.e. it is interpolated linearly inside the group;
-* with ``sample_weight``, the weights are rescaled to mean 1 over the
-  positively weighted samples, and sample ``i`` then counts as ``w_i``
-  positions of the ranking, as if repeated ``w_i`` times (extended to
-  fractional weights through the digamma function); ties are handled as
-  above over these positions. Hence: equal weights give exactly the
-  unweighted results, scaling the weights changes nothing, samples of zero
-  weight are ignored, and a ranking with every error after every correct
-  sample has E-AURC 0 and PRR 1 whatever the weights. Integer weights are
-  not the same as repeated rows: repeating rows also changes ``n``, on which
-  :func:`aurc` depends (``risk(k)`` is averaged over ``k = 1..n``).
+* with ``sample_weight``, the weights are rescaled to sum to Kish's
+  effective sample size ``(sum w)^2 / sum w^2`` (``n`` for equal weights),
+  and sample ``i`` then counts as ``w_i`` positions of the ranking, as if
+  repeated ``w_i`` times (extended to fractional weights through the
+  digamma function); ties are handled as above over these positions.
+  Hence: equal weights give exactly the unweighted results, scaling the
+  weights changes nothing, samples of zero weight are ignored (and a weight
+  tending to 0 tends to that), and a ranking with every error after every
+  correct sample has E-AURC 0 and PRR 1 whatever the weights. Integer
+  weights are not the same as repeated rows: repeating rows also changes
+  ``n``, on which :func:`aurc` depends (``risk(k)`` is averaged over
+  ``k = 1..n``).
 
 This module imports only numpy, scipy and scikit-learn (never torch).
 """
@@ -171,16 +173,20 @@ def _expected_positions(errors, uncertainty, weight):
 
 
 def _unit_masses(errors, uncertainty, weight):
-    """Tie groups in units of positions: weights rescaled to mean 1.
+    """Tie groups in units of positions: weights rescaled to a total of
+    Kish's effective sample size.
 
     None when the positive weights are all equal (the unweighted formulas
-    then apply, exactly); else :func:`_mass_groups` of the rescaled weights,
-    whose total is the number of positively weighted samples.
+    then apply, exactly); else :func:`_mass_groups` of the rescaled weights.
     """
     w = weight[weight > 0]
     if w.shape[0] == 0 or np.all(w == w[0]):
         return None
-    return _mass_groups(errors, uncertainty, weight * (w.shape[0] / w.sum()))
+    # total = Kish's effective sample size (sum w)^2 / sum w^2: n for equal
+    # weights, independent of their scale, and continuous as a weight -> 0
+    w_rel = weight / w.max()
+    total = w_rel.sum() ** 2 / np.dot(w_rel, w_rel)
+    return _mass_groups(errors, uncertainty, w_rel * (total / w_rel.sum()))
 
 
 def _mass_groups(errors, uncertainty, mass):
@@ -707,12 +713,23 @@ def _predicted_labels(estimator, X, classifier):
 
 
 def _final_step(estimator, X):
-    """``(final estimator, X transformed up to it)``; a non-Pipeline as is."""
+    """``(final estimator, X transformed up to it)``; a non-Pipeline as is.
+
+    A :class:`~sklearn.frozen.FrozenEstimator` is unwrapped first; the
+    transformers of a Pipeline run in turn (none for a one-step Pipeline).
+    """
     from sklearn.pipeline import Pipeline
 
-    if isinstance(estimator, Pipeline):
-        return estimator[-1], estimator[:-1].transform(X)
-    return estimator, X
+    while True:
+        inner = getattr(estimator, "estimator", None)
+        if type(estimator).__name__ == "FrozenEstimator" and inner is not None:
+            estimator = inner
+        elif isinstance(estimator, Pipeline):
+            for _, _, step in estimator._iter(with_final=False):
+                X = step.transform(X)
+            estimator = estimator.steps[-1][1]
+        else:
+            return estimator, X
 
 
 def _labels_and_uncertainty(estimator, X, classifier=None):
@@ -747,7 +764,10 @@ class _UncertaintyScorer:
         y_pred, uncertainty = _labels_and_uncertainty(estimator, X, self._classifier)
         kwargs = dict(self._kwargs)
         if sample_weight is not None:
-            if "sample_weight" not in inspect.signature(self._metric).parameters:
+            params = inspect.signature(self._metric).parameters
+            if "sample_weight" not in params and not any(
+                q.kind is inspect.Parameter.VAR_KEYWORD for q in params.values()
+            ):
                 raise TypeError(
                     f"{getattr(self._metric, '__name__', self._metric)} does not "
                     "take sample_weight, so this scorer cannot use it."

@@ -382,3 +382,22 @@ def test_cache_dir_expands_user(tmp_path, monkeypatch):
     store.put([text_key("a")], [np.array([[1.0]], np.float32)])
     assert (tmp_path / "feature-cache").is_dir()
     assert not (tmp_path / "~").exists()
+
+
+def test_einval_from_a_damaged_shard_counts_as_corrupt(tmp_path, monkeypatch):
+    # some bit flips in a zip directory make np.load fail with EINVAL
+    import errno
+
+    import alien_sk._cache as cache_mod
+
+    store = FeatureStore(tmp_path, {"n_features": 2})
+    key = text_key("a")
+    store.put([key], [np.ones((1, 2), np.float32)])
+
+    def einval(*args, **kwargs):
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(cache_mod.np, "load", einval)
+    with pytest.warns(CacheWarning, match="corrupt"):
+        assert FeatureStore(tmp_path, {"n_features": 2}).get([key]) == [None]
+    assert os.listdir(store._shard_dir) == []

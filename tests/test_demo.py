@@ -227,6 +227,8 @@ def test_bad_arguments():
             demo.run_benchmark("sentiment", **{key: value})
     with pytest.raises(ValueError, match="n_finetune_seeds must be"):
         demo.run_finetune_seeds("sentiment", -3)
+    with pytest.raises(ValueError, match="n_bootstrap must be an integer >= 0"):
+        demo.run_benchmark("sentiment", n_bootstrap=-1)
 
 
 @pytest.mark.parametrize(
@@ -237,6 +239,7 @@ def test_bad_arguments():
         ["--finetune-seeds", "-3"],
         ["--max-length", "1"],
         ["--n-epochs", "x"],
+        ["--n-bootstrap", "-1"],
     ],
 )
 def test_cli_rejects_bad_numbers_as_usage_errors(args, capsys):

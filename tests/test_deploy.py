@@ -576,3 +576,29 @@ def test_cuda_fitted_loads_on_cpu(tmp_path, fitted):
     assert loaded.device.type == "cpu"
     after = loaded.predict(CORPUS)
     np.testing.assert_allclose(after.uncertainty, before.uncertainty, atol=ATOL_F32)
+
+
+def test_predictor_saved_with_a_legacy_tokenizer_fingerprint_loads(tmp_path, fitted):
+    # alien_sk 0.1.0 fingerprinted tokenizers without their runtime settings;
+    # a predictor saved then must still load (and a different tokenizer not)
+    import json
+
+    from alien_sk.features import _tokenizer_fingerprint
+
+    path, X, est = fitted("bert")
+    predictor = AlienPredictor.from_estimator(path, est, device="cpu")
+    out = tmp_path / "old"
+    predictor.save(out)
+    config = out / "alien_config.json"
+    settings = json.loads(config.read_text())
+    tok = predictor._extractor._tokenizer
+    settings["tokenizer_fingerprint"] = _tokenizer_fingerprint(tok, legacy=True)
+    config.write_text(json.dumps(settings))
+    loaded = AlienPredictor.load(out, device="cpu")
+    np.testing.assert_allclose(
+        loaded.predict(CORPUS).uncertainty, predictor.predict(CORPUS).uncertainty
+    )
+    settings["tokenizer_fingerprint"] = "0" * 64
+    config.write_text(json.dumps(settings))
+    with pytest.raises(ValueError, match="tokenizer fingerprint mismatch"):
+        AlienPredictor.load(out, device="cpu")

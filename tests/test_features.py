@@ -529,3 +529,44 @@ def test_token_level_byte_bpe_tokenizer_needs_prefix_space(family, tiny_model_pa
     np.testing.assert_array_equal(
         from_object.fit_transform(sentences), from_path.fit_transform(sentences)
     )
+
+
+def test_extractor_pickled_with_a_legacy_tokenizer_fingerprint(
+    tmp_path, tiny_model_path
+):
+    # objects fitted by alien_sk 0.1.0 hold a tokenizer fingerprint without
+    # the runtime settings: they reload, and keep reading their cache
+    from alien_sk.features import _tokenizer_fingerprint
+
+    path = tiny_model_path("bert")
+    fe = _extractor(path, cache_dir=tmp_path).fit()
+    fe.tokenizer_fingerprint_ = _tokenizer_fingerprint(fe._tokenizer, legacy=True)
+    fe._store = None
+    cached = fe.transform(TEXTS[:2])
+    again = pickle.loads(pickle.dumps(fe))
+    np.testing.assert_array_equal(again.transform(TEXTS[:2]), cached)
+    fresh = _extractor(path).fit_transform(TEXTS[:3])
+    np.testing.assert_allclose(again.transform(TEXTS[:3]), fresh, atol=1e-6)
+
+
+def test_model_object_is_judged_by_its_own_class(tiny_model_path):
+    # a token classifier built in memory from a sequence checkpoint keeps
+    # the checkpoint's architectures in its config; its class decides
+    path = tiny_model_path("bert")
+    model = tf.AutoModelForTokenClassification.from_pretrained(
+        path, local_files_only=True
+    ).eval()
+    assert model.config.architectures == ["BertForSequenceClassification"]
+    tok = tf.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    X = _extractor(model, tokenizer=tok, level="token").fit_transform([["a", "b"]])
+    assert X.shape == (2, model.config.num_labels + model.config.hidden_size)
+
+
+def test_shared_model_cast_in_place_is_refused(tiny_model_path):
+    path = tiny_model_path("bert")
+    model, tok = _load(path)
+    fe = _extractor(model, tokenizer=tok).fit()
+    fe.transform(TEXTS[:1])
+    model.half()  # same parameters, same versions, new dtype and storage
+    with pytest.raises(ValueError, match="changed after fit"):
+        fe.transform(TEXTS[:1])

@@ -277,32 +277,52 @@ def test_sample_weight_unit_scale_and_zero():
 
 def test_sample_weight_distinct_scores_by_hand():
     # sorted by uncertainty: a correct sample of weight 1, an error of weight
-    # 3; rescaled to mean 1: 0.5 and 1.5 positions (N = 2). The error's
-    # positions t in (0, 1.5] after 0.5 correct ones have risk t / (0.5 + t):
-    # sum = 1.5 - 0.5 (psi(3) - psi(1.5)) = 1.5 - 0.5 (2 ln 2 - 1/2)
+    # 3. Kish's effective size (1 + 3)^2 / (1 + 9) = 1.6 positions: 0.4 and
+    # 1.2. The error's positions t in (0, 1.2] after 0.4 correct ones have
+    # risk t / (0.4 + t): sum = 1.2 - 0.4 (psi(2.6) - psi(1.4))
+    from scipy.special import digamma
+
     y_true, y_pred = _as_labels([1, 0])
     u = [0.9, 0.1]
     w = [3.0, 1.0]
-    assert aurc(y_true, y_pred, u, sample_weight=w) == pytest.approx(
-        (1.75 - np.log(2)) / 2, rel=1e-12
-    )
-    # AUGRC: errors among the first t positions sum to 1 + 2 + ... over the
-    # error's 1.5 positions: 1.5 * 2.5 / 2, over N^2 = 4
-    assert augrc(y_true, y_pred, u, sample_weight=w) == pytest.approx(15 / 32)
+    expected = (1.2 - 0.4 * (digamma(2.6) - digamma(1.4))) / 1.6
+    assert aurc(y_true, y_pred, u, sample_weight=w) == pytest.approx(expected)
+    # AUGRC: errors among the first t positions sum to 1.2 * 2.2 / 2 over the
+    # error's positions, over N^2 = 1.6^2
+    assert augrc(y_true, y_pred, u, sample_weight=w) == pytest.approx(1.32 / 2.56)
     coverage, risk, _ = risk_coverage_curve(y_true, y_pred, u, sample_weight=w)
     assert_allclose(coverage, [0.25, 1.0])
     assert_allclose(risk, [0.0, 0.75])
 
 
 def test_sample_weight_ties_by_hand():
-    # one tie group of two samples, weights 1 (error) and 3 (correct): 2
-    # positions with error rate 1/4 -> expected errors 1/4, 1/2 at 1, 2
-    # AURC = (0.25 / 1 + 0.5 / 2) / 2 = 1/4
+    # one tie group of two samples, weights 1 (error) and 3 (correct): 1.6
+    # positions (Kish) with error rate 1/4, expected errors t / 4 at t:
+    # AURC = (1.6 * 1/4) / 1.6 = 1/4
     y_true, y_pred = _as_labels([1, 0])
     w = [1.0, 3.0]
     assert aurc(y_true, y_pred, [0.5, 0.5], sample_weight=w) == pytest.approx(0.25)
-    # AUGRC = (0.25 + 0.5) / 2^2
-    assert augrc(y_true, y_pred, [0.5, 0.5], sample_weight=w) == pytest.approx(3 / 16)
+    # AUGRC = (1/4) * 1.6 * 2.6 / 2 / 1.6^2
+    assert augrc(y_true, y_pred, [0.5, 0.5], sample_weight=w) == pytest.approx(
+        0.52 / 2.56
+    )
+
+
+def test_sample_weight_tending_to_zero_is_continuous():
+    rng = np.random.default_rng(0)
+    n = 40
+    errors = rng.random(n) < 0.3
+    u = rng.random(n)
+    y_true, y_pred = _as_labels(errors)
+    w = rng.uniform(0.5, 2.0, n)
+    for f in (aurc, e_aurc, augrc, prediction_rejection_ratio):
+        zero, tiny = w.copy(), w.copy()
+        zero[:5], tiny[:5] = 0.0, 1e-12
+        assert f(y_true, y_pred, u, sample_weight=tiny) == pytest.approx(
+            f(y_true, y_pred, u, sample_weight=zero), abs=1e-9
+        )
+        # and subnormal weights do not overflow
+        assert np.isfinite(f(y_true, y_pred, u, sample_weight=w * 1e-310))
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -310,3 +310,35 @@ def test_estimator_score_ranks_infinite_uncertainties(data):
     assert est.score(X, y, sample_weight=w) == pytest.approx(
         roc_auc_score(errors[5:], u[5:])
     )
+
+
+def test_scorer_passes_sample_weight_to_a_metric_with_kwargs(data):
+    X, y = data
+    est = MixUncertainty(mix=0.3).fit(X, y)
+    seen = {}
+
+    def weighted_mean(y_true, y_pred, uncertainty, **kwargs):
+        seen.update(kwargs)
+        return float(np.average(uncertainty, weights=kwargs.get("sample_weight")))
+
+    scorer = make_uncertainty_scorer(weighted_mean, greater_is_better=False)
+    w = np.linspace(0.1, 2, len(y))
+    u = _hand_uncertainty(X, 3, 0.3)
+    assert scorer(est, X, y, sample_weight=w) == pytest.approx(
+        -np.average(u, weights=w)
+    )
+    assert seen["sample_weight"] is w
+
+
+def test_scorer_unwraps_one_step_and_frozen_pipelines(data):
+    from sklearn.frozen import FrozenEstimator
+
+    from alien_sk.pipeline import make_uncertainty_pipeline
+
+    X, y = data
+    y_pred = X[:, :3].argmax(axis=1)
+    expected = -aurc(y, y_pred, _hand_uncertainty(X, 3, 0.3))
+    one_step = make_uncertainty_pipeline(MixUncertainty(mix=0.3)).fit(X, y)
+    scorer = get_uncertainty_scorer("neg_aurc")
+    assert scorer(one_step, X, y) == pytest.approx(expected)
+    assert scorer(FrozenEstimator(one_step), X, y) == pytest.approx(expected)
