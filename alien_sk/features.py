@@ -121,6 +121,10 @@ def _tokenizer_fingerprint(tokenizer, legacy=False):
     return h.hexdigest()
 
 
+#: byte-level BPE families: word lists need add_prefix_space=True to be
+#: tokenized as in running text (" word"), at token level
+_PREFIX_SPACE_TYPES = ("roberta", "gpt2", "qwen2")
+
 _TOKENIZER_SETTINGS = (
     "truncation_side",
     "padding_side",
@@ -548,7 +552,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
         if isinstance(tok_source, (str, os.PathLike)):
             kwargs = {}
-            if token and model.config.model_type in ("roberta", "gpt2"):
+            if token and model.config.model_type in _PREFIX_SPACE_TYPES:
                 kwargs["add_prefix_space"] = True
             try:
                 tokenizer = transformers.AutoTokenizer.from_pretrained(
@@ -570,7 +574,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 "level='token' needs a fast (Rust-backed) tokenizer to map sub-tokens "
                 f"to words; got {type(tokenizer).__name__}."
             )
-        if token and model.config.model_type in ("roberta", "gpt2"):
+        if token and model.config.model_type in _PREFIX_SPACE_TYPES:
             # byte-level BPE: a word inside a sentence is " word"; word lists
             # are tokenized so only with add_prefix_space=True (transformers
             # no longer raises otherwise, it just drops the space)

@@ -48,7 +48,7 @@ _TOKENIZER_FILES = (
 _TOKENIZER_SUFFIXES = (".model", ".tiktoken")
 # byte-level BPE tokenizers split word lists the way FeatureExtractor does
 # (" word" inside a sentence) only with add_prefix_space=True
-_PREFIX_SPACE_TYPES = ("roberta", "gpt2")
+_PREFIX_SPACE_TYPES = ("roberta", "gpt2", "qwen2")  # as features.py
 _fingerprints = {}
 
 
@@ -604,7 +604,7 @@ def fine_tune(
         they are never rounded), or class names from ``label_names``; for
         ``task="token"`` one array per sentence holding one label per word
         (the label of a word goes to its first sub-token; the other
-        sub-tokens are ignored by the loss). RoBERTa and GPT-2 tokenizers
+        sub-tokens are ignored by the loss). RoBERTa, GPT-2 and Qwen2 tokenizers
         are loaded with ``add_prefix_space=True`` for word lists, as
         :class:`~alien_sk.features.FeatureExtractor` does.
     model : str or path-like, default=None

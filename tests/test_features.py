@@ -152,7 +152,9 @@ def test_token_level(family, tiny_model_path):
     assert groups.tolist() == [0, 0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 3, 3, 3]
 
     model, _ = _load(path, task="token")
-    prefix = {"add_prefix_space": True} if family in ("roberta", "gpt2") else {}
+    prefix = (
+        {"add_prefix_space": True} if family in ("roberta", "gpt2", "qwen2") else {}
+    )
     tok = tf.AutoTokenizer.from_pretrained(path, local_files_only=True, **prefix)
     layer = dict(model.named_modules())[fe.layer_]
     W, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
@@ -513,7 +515,7 @@ def test_words_without_tokens_warn_and_get_nan(tiny_model_path):
         )
 
 
-@pytest.mark.parametrize("family", ["roberta", "gpt2"])
+@pytest.mark.parametrize("family", ["roberta", "gpt2", "qwen2"])
 def test_token_level_byte_bpe_tokenizer_needs_prefix_space(family, tiny_model_path):
     path = tiny_model_path(family, task="token")
     model, _ = _load(path, task="token")

@@ -250,7 +250,7 @@ def test_cache_key_covers_tokenizer_and_sharded_weights(tmp_path):
     _assert_same_weights(b.path, fresh.path)
 
 
-@pytest.mark.parametrize("family", ["roberta", "gpt2"])
+@pytest.mark.parametrize("family", ["roberta", "gpt2", "qwen2"])
 def test_token_task_byte_level_words_get_prefix_space(
     family, tiny_model_path, tmp_path, monkeypatch
 ):
