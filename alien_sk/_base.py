@@ -182,6 +182,21 @@ class BaseUncertaintyEstimator(BaseEstimator):
                 f"n_features = {X.shape[1]})."
             )
 
+    def _check_logit_range(self, X):
+        # softmax subtracts the row maximum; a spread beyond float64's range
+        # (logits over ~1e308 in size) would turn 0 * log(0) into NaN scores
+        logits = X[:, : self.n_logits_]
+        with np.errstate(over="ignore"):
+            spread = logits.max(axis=1).astype(np.float64) - logits.min(axis=1)
+        bad = ~np.isfinite(spread)
+        if bad.any():
+            row = _first_row(bad)
+            raise ValueError(
+                f"The logits of row {row} span more than float64 can hold "
+                f"(from {logits[row].min():.3g} to {logits[row].max():.3g}); "
+                "softmax is undefined there. Were the logit columns scaled?"
+            )
+
     # -- validation entry points ---------------------------------------------
     def _validate_fit_data(self, X, y):
         """Validate ``X, y`` at fit time.
@@ -202,6 +217,7 @@ class BaseUncertaintyEstimator(BaseEstimator):
         )
         self._resolve_labels(y)
         self._check_width(X)
+        self._check_logit_range(X)
         y_idx = self._encode_labels(y)
         errors = X[:, : self.n_logits_].argmax(axis=1) != y_idx
         return X, y_idx, errors
@@ -209,6 +225,7 @@ class BaseUncertaintyEstimator(BaseEstimator):
     def _validate_predict_data(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        self._check_logit_range(X)
         return X
 
     def _errors(self, X, y):

@@ -280,6 +280,21 @@ class AlienHead(nn.Module):
         uncertainty : torch.Tensor of shape (batch,)
             In the head's dtype.
         """
+        if logits.dim() != 2 or logits.shape[1] != self.n_logits:
+            raise ValueError(
+                f"logits has shape {tuple(logits.shape)}; the head expects "
+                f"(batch, {self.n_logits})."
+            )
+        if embedding.dim() != 2 or embedding.shape[1] != self.embedding_dim:
+            raise ValueError(
+                f"embedding has shape {tuple(embedding.shape)}; the head expects "
+                f"(batch, {self.embedding_dim})."
+            )
+        if logits.shape[0] != embedding.shape[0]:
+            raise ValueError(
+                f"logits has {logits.shape[0]} rows but embedding has "
+                f"{embedding.shape[0]}."
+            )
         z = logits.to(self.dtype) + self.residual.delta(embedding.to(self.dtype))
         u = score_from_logits(z, self.score_function, self.smoothmax_lambda)
         return u.clamp(0.0, 1.0)

@@ -109,10 +109,12 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
 
     validation_fraction : float or None, default=None
         When set, this fraction of the training data (stratified by error) is
-        held out, the misclassification ROC-AUC on it is computed after each
-        epoch, training stops after ``n_iter_no_change`` epochs without
-        improvement and the best epoch's head is kept. Needs at least two
-        errors and two correct predictions.
+        held out, the misclassification ROC-AUC on it is computed before
+        training and after each epoch, training stops after
+        ``n_iter_no_change`` epochs without improvement and the best head is
+        kept: the untrained one (the entropy, with ``init="entropy"``) when
+        no epoch strictly beats it. Needs at least two errors and two correct
+        predictions.
 
     n_iter_no_change : int, default=5
         Patience of early stopping (used only with ``validation_fraction``).
@@ -153,9 +155,13 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         Validation misclassification ROC-AUC after each epoch (only with
         ``validation_fraction``).
 
-    best_iteration_ : int
-        Epoch (1-based) whose head was kept (only with
+    initial_validation_score_ : float
+        Validation misclassification ROC-AUC of the untrained head (only with
         ``validation_fraction``).
+
+    best_iteration_ : int
+        Epoch (1-based) whose head was kept; 0 when no epoch beat the
+        untrained head, which was kept (only with ``validation_fraction``).
 
     See Also
     --------
@@ -304,7 +310,11 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         u0 = np.clip(u0, head_mod.CLAMP_LOW, head_mod.CLAMP_HIGH)
 
         self.loss_curve_ = []
-        for stale in ("validation_scores_", "best_iteration_"):
+        for stale in (
+            "validation_scores_",
+            "initial_validation_score_",
+            "best_iteration_",
+        ):
             self.__dict__.pop(stale, None)  # from an earlier fit
         self.n_iter_ = 0
         n_errors = int(errors.sum())
@@ -423,7 +433,11 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         if early:
             X_val, e_val = X[val_idx], errors[val_idx]
             self.validation_scores_ = []
-            best_score, best_state, self.best_iteration_ = -np.inf, None, 0
+            # the untrained head (the entropy with init="entropy") is the
+            # baseline an epoch must beat to be kept
+            best_score = float(roc_auc_score(e_val, trainer.predict(X_val)))
+            self.initial_validation_score_ = best_score
+            best_state, self.best_iteration_ = trainer.get_state(), 0
             no_improve = 0
         for epoch in range(self.max_epochs):
             perm = torch.randperm(n_train, generator=generator).numpy()

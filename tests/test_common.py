@@ -12,8 +12,10 @@ import atexit
 import shutil
 import tempfile
 
+import numpy as np
 import pytest
 from _tiny_models import save_tiny_model
+from sklearn.base import clone
 from sklearn.utils import estimator_checks as sk_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -170,3 +172,24 @@ def test_feature_extractor_api_checks(check):
     from alien_sk.features import FeatureExtractor
 
     check("FeatureExtractor", FeatureExtractor(**INIT_PARAMS["FeatureExtractor"]))
+
+
+@pytest.mark.parametrize("estimator", _UNCERTAINTY, ids=lambda e: type(e).__name__)
+def test_logits_beyond_float64_range_are_refused(estimator):
+    # row 3's logits span 2e308 > float64's maximum: softmax would give NaN
+    # (0 * log 0) scores; fit and predict_uncertainty name the row instead
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 6))
+    y = np.arange(40) % 3
+    est = clone(estimator).fit(X, y)
+    X[3, :2] = [1e308, -1e308]
+    with pytest.raises(ValueError, match="logits of row 3 span more than float64"):
+        est.predict_uncertainty(X)
+    # SelectiveClassifier fits its inner estimator on a shuffled part of X,
+    # whose row numbers it reports
+    row = r"\d+" if type(estimator).__name__ == "SelectiveClassifier" else "3"
+    with pytest.raises(ValueError, match=f"logits of row {row} span more than"):
+        clone(estimator).fit(X, y)
+    # a spread that float64 holds is fine, and scores stay finite
+    X[3, :2] = [1.7e308, 0.0]
+    assert np.isfinite(est.predict_uncertainty(X)).all()

@@ -160,6 +160,21 @@ def test_head_errors():
         AlienHead(2, 3, kind="conv")
 
 
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
+def test_head_forward_names_wrong_shapes(kind):
+    head = AlienHead(2, 3, kind=kind, hidden_size=4 if kind == "mlp" else None)
+    z, h = torch.zeros(5, 2), torch.zeros(5, 3)
+    assert head(z, h).shape == (5,)
+    with pytest.raises(ValueError, match=r"logits has shape \(5, 3\).*\(batch, 2\)"):
+        head(torch.zeros(5, 3), h)
+    with pytest.raises(ValueError, match=r"embedding has shape \(5, 4\).*\(batch, 3\)"):
+        head(z, torch.zeros(5, 4))
+    with pytest.raises(ValueError, match=r"embedding has shape \(3,\)"):
+        head(z, torch.zeros(3))
+    with pytest.raises(ValueError, match="logits has 5 rows but embedding has 4"):
+        head(z, torch.zeros(4, 3))
+
+
 @pytest.mark.parametrize(
     "params, match",
     [

@@ -274,9 +274,39 @@ def test_early_stopping_records_scores_and_keeps_best_epoch():
     ).fit(X, y)
     scores = est.validation_scores_
     assert len(scores) == est.n_iter_ == len(est.loss_curve_)
+    assert est.best_iteration_ >= 1  # training helps here
     assert scores[est.best_iteration_ - 1] == max(scores)
+    assert max(scores) > est.initial_validation_score_
     assert est.n_iter_ <= est.best_iteration_ + 2
     assert est.n_iter_ < 30
+
+
+def test_early_stopping_keeps_the_entropy_head_when_no_epoch_beats_it():
+    # the errors are exactly the most uncertain rows: the entropy ranks them
+    # perfectly (validation ROC-AUC 1), so no epoch can strictly beat it and
+    # the untrained head, i.e. the entropy itself, must be kept
+    rng = np.random.default_rng(0)
+    n = 400
+    margin = rng.uniform(0.0, 6.0, n)
+    logits = np.stack([margin, np.zeros(n)], axis=1)
+    emb = rng.standard_normal((n, 5))
+    X = np.hstack([logits, emb])
+    y = np.zeros(n, dtype=int)
+    y[margin < np.quantile(margin, 0.25)] = 1  # wrong on the lowest margins
+    est = AlienUncertaintyEstimator(
+        learning_rate=0.5,
+        max_epochs=4,
+        validation_fraction=0.3,
+        n_iter_no_change=10,
+        random_state=0,
+    ).fit(X, y)
+    assert est.initial_validation_score_ == 1.0
+    assert est.best_iteration_ == 0
+    assert len(est.validation_scores_) == 4
+    assert min(est.validation_scores_) < 1.0  # training did move the head
+    np.testing.assert_allclose(
+        est.predict_uncertainty(X), _np_entropy(logits), rtol=0, atol=1e-12
+    )
 
 
 def test_refit_without_validation_drops_validation_attributes():
@@ -285,6 +315,7 @@ def test_refit_without_validation_drops_validation_attributes():
     assert len(est.validation_scores_) == 2
     est.set_params(validation_fraction=None).fit(X, y)
     assert not hasattr(est, "validation_scores_")
+    assert not hasattr(est, "initial_validation_score_")
     assert not hasattr(est, "best_iteration_")
 
 
