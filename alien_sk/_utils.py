@@ -80,7 +80,8 @@ def resolve_device(device):
     Raises
     ------
     ValueError
-        If the requested accelerator is not available on this machine.
+        If the device is not one of the above, or the requested accelerator
+        is not available on this machine.
 
     Examples
     --------
@@ -125,4 +126,9 @@ def resolve_device(device):
                 f"device={device!r} was requested but MPS is not available on "
                 "this machine; use device='cpu' or device='auto'."
             )
+    elif resolved.type != "cpu":
+        raise ValueError(
+            f"device={device!r} is not supported; use one of {sorted(_DEVICES)} "
+            "(optionally with an index, e.g. 'cuda:0')."
+        )
     return resolved

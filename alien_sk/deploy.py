@@ -41,7 +41,12 @@ from alien_sk.features import (
     _resolve_submodule,
     _same_tokenizer,
 )
-from alien_sk.head import ResidualLinearHead, ResidualMLPHead, score_from_logits
+from alien_sk.head import (
+    ResidualLinearHead,
+    ResidualMLPHead,
+    _check_smoothmax_lambda,
+    score_from_logits,
+)
 
 __all__ = [
     "AlienClassifier",
@@ -175,6 +180,8 @@ class AlienHead(nn.Module):
                 f"smoothmax_lambda={smoothmax_lambda!r} is not supported; use a "
                 "finite float > 0."
             )
+        if score_function == "smoothmax":
+            _check_smoothmax_lambda(smoothmax_lambda, n_logits)
         if kind == "linear":
             residual = ResidualLinearHead(
                 int(n_logits), int(embedding_dim), score_function, smoothmax_lambda

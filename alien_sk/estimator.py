@@ -78,7 +78,8 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
 
     max_epochs : int, default=20
         Number of passes over the training data (0: no training, the head
-        scores the normalised entropy).
+        keeps its initialisation: with ``init="entropy"`` it scores the
+        normalised entropy, or the smooth max, of the logits).
 
     batch_size : int, default=128
         Mini-batch size.
@@ -105,7 +106,9 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         head then scores that of the logits.
 
     smoothmax_lambda : float, default=100.0
-        Sharpness ``lambda`` of ``score_function="smoothmax"``.
+        Sharpness ``lambda`` of ``score_function="smoothmax"``. It must
+        exceed ``C log(C) / (C - 1)`` (1.39 for two classes), below which
+        every score is ``<= 0``.
 
     validation_fraction : float or None, default=None
         When set, this fraction of the training data (stratified by error) is
@@ -169,9 +172,10 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
 
     Notes
     -----
-    With ``n_logits="auto"`` the number of logits is the number of distinct
-    labels in ``y``; a cross-validation fold can miss a class, so give
-    ``n_logits`` or ``classes`` in grid searches.
+    With ``n_logits="auto"`` the number of logits is ``len(classes)``, else
+    the number of distinct labels in ``y`` (or ``max(y) + 1`` when larger);
+    a cross-validation fold can miss a class, so give ``n_logits`` or
+    ``classes`` in grid searches.
 
     When the training data holds no error (or only errors) there is nothing
     to learn: a :class:`~alien_sk.exceptions.NoErrorsWarning` is raised and
@@ -223,6 +227,7 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         self,
         n_logits="auto",
         classes=None,
+        *,
         alpha=0.1,
         beta=0.1,
         learning_rate=1e-4,
@@ -298,6 +303,8 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         C = self.n_logits_
         d = X.shape[1] - C
         errors = errors.astype(np.float64)
+        if self.score_function == "smoothmax":
+            head_mod._check_smoothmax_lambda(self.smoothmax_lambda, C)
 
         module = self._make_module(d)
         with torch.no_grad():
@@ -489,7 +496,10 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
 
         X = self._validate_predict_data(X)
         with torch.inference_mode():
-            xt = torch.as_tensor(X, dtype=torch.float64)
+            if X.dtype != np.float64 or not X.flags.writeable:
+                # a copy: torch warns about (and cannot own) read-only arrays
+                X = np.array(X, dtype=np.float64)
+            xt = torch.from_numpy(X)
             if self.device_.type != "cpu":
                 xt = xt.to(self.device_)
             u = self.module_(xt)
@@ -519,12 +529,13 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         if device is not None and module is not None and device.type != "cpu":
             import torch
 
-            available = (
-                torch.cuda.is_available()
-                if device.type == "cuda"
-                else getattr(torch.backends, device.type, None) is not None
-                and getattr(torch.backends, device.type).is_available()
-            )
+            if device.type == "cuda":
+                available = torch.cuda.is_available() and (
+                    device.index is None or device.index < torch.cuda.device_count()
+                )
+            else:
+                backend = getattr(torch.backends, device.type, None)
+                available = backend is not None and backend.is_available()
             if available:
                 state["module_"] = module.to(device)
             else:

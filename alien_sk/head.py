@@ -32,6 +32,7 @@ This module imports torch; :mod:`alien_sk.estimator` imports it lazily.
 import contextlib
 import functools
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -102,6 +103,45 @@ def score_from_logits(z, score_function="entropy", smoothmax_lambda=100.0):
     p = torch.softmax(z, dim=1)
     smooth_max = torch.logsumexp(smoothmax_lambda * p, dim=1) / smoothmax_lambda
     return (1.0 - smooth_max) / (1.0 - 1.0 / n_classes)
+
+
+def _check_smoothmax_lambda(smoothmax_lambda, n_classes):
+    """Check that the smooth-max score can be positive for ``n_classes``.
+
+    The smooth maximum ``logsumexp(lambda p) / lambda`` is at least
+    ``1 / C + log(C) / lambda`` (its value at the uniform ``p``), so the
+    score is ``<= 0`` for every ``p``, and clamps to 0, when
+    ``lambda <= C log(C) / (C - 1)``.
+
+    Parameters
+    ----------
+    smoothmax_lambda : float
+        Sharpness of the smooth maximum.
+    n_classes : int
+        Number of classes ``C``.
+
+    Raises
+    ------
+    ValueError
+        If every score would be ``<= 0``.
+
+    Examples
+    --------
+    >>> from alien_sk.head import _check_smoothmax_lambda
+    >>> _check_smoothmax_lambda(100.0, 3)
+    >>> _check_smoothmax_lambda(1.0, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: smoothmax_lambda=1.0 is too small for 3 classes: ...
+    """
+    bound = n_classes * math.log(n_classes) / (n_classes - 1)
+    if smoothmax_lambda <= bound:
+        raise ValueError(
+            f"smoothmax_lambda={smoothmax_lambda!r} is too small for {n_classes} "
+            f"classes: the smooth-max score is <= 0 for every probability vector "
+            f"when lambda <= C log(C) / (C - 1) = {bound:.4g}, so every score "
+            "would clamp to 0. Use a larger value (the default is 100)."
+        )
 
 
 def _uniform_(tensor, bound, generator):
@@ -491,6 +531,9 @@ def _fused_adam_ok():
 
 
 _THREADPOOLS = None
+_BLAS_LOCK = threading.Lock()
+_BLAS_LIMITER = None
+_BLAS_USERS = 0  # one_thread blocks running now, in any thread
 
 
 @contextlib.contextmanager
@@ -501,9 +544,11 @@ def one_thread():
     one fused Adam call. With several threads, OpenBLAS's and torch's thread
     pools spin and wait on each other at every call: on 2 cores, with 2
     threads each, a fit of 21 classes on 30,000 rows took 16 times longer
-    than with one thread. The limits are restored on exit. Both are
-    process-wide, so another thread that runs BLAS or torch meanwhile runs
-    single-threaded too.
+    than with one thread. The limits are restored on exit. The BLAS limit
+    is process-wide, so another thread that runs BLAS meanwhile runs
+    single-threaded too; blocks that overlap (fits in several threads, as
+    under joblib's threading backend) share it, and the original limit
+    comes back when the last of them exits.
 
     Examples
     --------
@@ -516,18 +561,28 @@ def one_thread():
     >>> torch.get_num_threads() == n
     True
     """
-    global _THREADPOOLS
-    if _THREADPOOLS is None:  # finds the loaded BLAS libraries once (~4 ms)
-        from threadpoolctl import ThreadpoolController
+    global _THREADPOOLS, _BLAS_LIMITER, _BLAS_USERS
+    with _BLAS_LOCK:
+        if _THREADPOOLS is None:  # finds the loaded BLAS libraries once (~4 ms)
+            from threadpoolctl import ThreadpoolController
 
-        _THREADPOOLS = ThreadpoolController()
-    n_torch = torch.get_num_threads()
-    with _THREADPOOLS.limit(limits=1, user_api="blas"):
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(n_torch)
+            _THREADPOOLS = ThreadpoolController()
+        if _BLAS_USERS == 0:
+            # the first block in records the caller's limit; a block that
+            # entered later would record the 1 set here and restore that
+            _BLAS_LIMITER = _THREADPOOLS.limit(limits=1, user_api="blas")
+        _BLAS_USERS += 1
+    n_torch = torch.get_num_threads()  # torch's count is per thread
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n_torch)
+        with _BLAS_LOCK:
+            _BLAS_USERS -= 1
+            if _BLAS_USERS == 0:
+                _BLAS_LIMITER.restore_original_limits()
+                _BLAS_LIMITER = None
 
 
 _max_reduce = np.maximum.reduce

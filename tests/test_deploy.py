@@ -188,6 +188,14 @@ def test_head_forward_names_wrong_shapes(kind):
         ({"smoothmax_lambda": -1.0}, "smoothmax_lambda=-1.0"),
         ({"smoothmax_lambda": float("nan")}, "smoothmax_lambda=nan"),
         ({"smoothmax_lambda": float("inf")}, "smoothmax_lambda=inf"),
+        (
+            {"score_function": "smoothmax", "smoothmax_lambda": 1.3},
+            "smoothmax_lambda=1.3 is too small for 2 classes",
+        ),
+        (
+            {"score_function": "smoothmax", "n_logits": 3, "smoothmax_lambda": 1.6},
+            "smoothmax_lambda=1.6 is too small for 3 classes",
+        ),
     ],
 )
 def test_head_rejects_invalid_parameters(params, match):
@@ -200,7 +208,9 @@ def test_head_rejects_invalid_parameters(params, match):
 def test_head_valid_edge_parameters():
     """Smallest valid settings give finite numbers in [0, 1], as the estimator."""
     X, y = make_classifier_outputs(n_samples=200, n_embedding=2, random_state=0)
-    est = _fit(X, y, score_function="smoothmax", smoothmax_lambda=0.5)
+    # 1.4 is just above 2 log 2 = 1.386, the smallest lambda that can score > 0
+    est = _fit(X, y, score_function="smoothmax", smoothmax_lambda=1.4)
+    assert np.unique(est.predict_uncertainty(X)).size > 10  # not all clamped to 0
     head = AlienHead.from_estimator(est, dtype="float64")
     Xt = torch.as_tensor(X)
     np.testing.assert_allclose(

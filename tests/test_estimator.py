@@ -178,6 +178,47 @@ def test_head_fitted_on_cuda_unpickles_on_cpu():
     np.testing.assert_array_equal(loaded.predict_uncertainty(X), before)
 
 
+def test_head_fitted_on_a_missing_gpu_index_unpickles_on_cpu():
+    # fitted on cuda:1, loaded where CUDA exists but only one GPU is visible
+    X, y = _data()
+    est = AlienUncertaintyEstimator(max_epochs=1, random_state=0).fit(X, y)
+    est.device_ = torch.device("cuda", 1)
+    blob = pickle.dumps(est)
+    with (
+        mock.patch("torch.cuda.is_available", return_value=True),
+        mock.patch("torch.cuda.device_count", return_value=1),
+        pytest.warns(DeviceWarning, match="'cuda:1'.*loaded on the CPU"),
+    ):
+        loaded = pickle.loads(blob)
+    assert loaded.device_ == torch.device("cpu")
+
+
+@pytest.mark.parametrize("device", ["meta", "xpu", "ipu"])
+def test_unsupported_torch_devices_are_a_clear_error(device):
+    X, y = _data()
+    with pytest.raises(ValueError, match=f"device='{device}' is not supported"):
+        AlienUncertaintyEstimator(device=device).fit(X, y)
+
+
+@pytest.mark.parametrize("n_classes, too_small", [(2, 1.38), (3, 1.64), (5, 1.0)])
+def test_smoothmax_lambda_too_small_for_any_positive_score(n_classes, too_small):
+    # logsumexp(lam p) / lam >= 1/C + log(C)/lam, so the raw score
+    # (1 - smoothmax) / (1 - 1/C) is <= 0 everywhere once lam <= C log C/(C-1)
+    C = n_classes
+    bound = C * np.log(C) / (C - 1)
+    p = np.full(C, 1.0 / C)  # the score's maximum is at the uniform p
+    top = (1 - np.log(np.exp(bound * p).sum()) / bound) / (1 - 1 / C)
+    assert abs(top) < 1e-12
+    X, y = _data(n_classes=C)
+    est = AlienUncertaintyEstimator(
+        score_function="smoothmax", smoothmax_lambda=too_small, max_epochs=1
+    )
+    with pytest.raises(ValueError, match=f"too small for {C} classes"):
+        est.fit(X, y)
+    est.set_params(smoothmax_lambda=bound * 1.05).fit(X, y)
+    assert np.unique(est.predict_uncertainty(X)).size > 10  # not all clamped to 0
+
+
 def test_getstate_stores_the_head_on_cpu():
     X, y = _data()
     est = AlienUncertaintyEstimator(max_epochs=1, random_state=0).fit(X, y)
@@ -542,5 +583,15 @@ def test_no_torch_warnings_on_read_only_or_logits_only_input(head):
     X.setflags(write=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        AlienUncertaintyEstimator(head=head, max_epochs=1).fit(X, y)
+        est = AlienUncertaintyEstimator(head=head, max_epochs=1).fit(X, y)
         AlienUncertaintyEstimator(head=head, max_epochs=1).fit(X[:, :3], y)
+        # predicting on a read-only (e.g. memory-mapped) array too
+        est.predict_uncertainty(X)
+        est.score(X, y)
+        est.predict_uncertainty(X.astype(np.float32))
+
+
+def test_parameters_after_classes_are_keyword_only():
+    with pytest.raises(TypeError, match="positional"):
+        AlienUncertaintyEstimator(3, None, 0.5)
+    assert AlienUncertaintyEstimator(3, None, alpha=0.5).alpha == 0.5

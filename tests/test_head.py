@@ -328,6 +328,25 @@ def test_one_thread_limits_blas_and_torch_and_restores_them():
     assert blas_threads() == blas_before
 
 
+def test_overlapping_one_thread_blocks_restore_the_original_blas_limit():
+    # two fits in two threads: B enters while A holds the limit, A exits
+    # first. B must not record A's 1 as "the original" and restore it.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert blas_threads() == {2}
+        a, b = head_module.one_thread(), head_module.one_thread()
+        a.__enter__()
+        b.__enter__()
+        a.__exit__(None, None, None)
+        assert blas_threads() == {1}  # B still runs
+        b.__exit__(None, None, None)
+        assert blas_threads() == {2}
+
+
 def test_linear_fit_runs_single_threaded_and_restores_threads(monkeypatch):
     # the analytic trainer's epochs run under one_thread; the caller's torch
     # thread count is back afterwards
