@@ -33,6 +33,69 @@ def softmax(logits):
     return z
 
 
+def _other_mass(logits):
+    """``s = sum_{c != top} exp(z_c - z_top)`` and the largest of those terms.
+
+    ``max softmax = 1 / (1 + s)``, so ``1 - max softmax = s / (1 + s)``
+    keeps its precision where ``1 - p_top`` would round to 0 (logit gaps
+    above about 37).
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    top = z.argmax(axis=-1)
+    rows = np.arange(z.shape[0])
+    e = np.exp(z - z[rows, top][:, None])
+    e[rows, top] = 0.0  # a tie at the top keeps its other entry at 1
+    return e.sum(axis=-1), e.max(axis=-1)
+
+
+def one_minus_max_softmax(logits):
+    """``1 - max_c softmax(logits)_c`` of each row, accurate near 0.
+
+    Parameters
+    ----------
+    logits : array-like of shape (n_samples, n_classes)
+        Raw classifier scores.
+
+    Returns
+    -------
+    u : ndarray of shape (n_samples,)
+        In [0, 1 - 1/C].
+
+    Examples
+    --------
+    >>> from alien_sk._utils import one_minus_max_softmax
+    >>> one_minus_max_softmax([[0.0, 0.0], [50.0, 0.0]])
+    array([5.00000000e-01, 1.92874985e-22])
+    """
+    s, _ = _other_mass(logits)
+    return s / (1.0 + s)
+
+
+def one_minus_margin(logits):
+    """``1 - (p_(1) - p_(2))``, one minus the gap between the two top
+    probabilities, accurate near 0.
+
+    Parameters
+    ----------
+    logits : array-like of shape (n_samples, n_classes)
+        Raw classifier scores, ``n_classes >= 2``.
+
+    Returns
+    -------
+    u : ndarray of shape (n_samples,)
+        In [0, 1].
+
+    Examples
+    --------
+    >>> from alien_sk._utils import one_minus_margin
+    >>> one_minus_margin([[0.0, 0.0], [50.0, 0.0]])
+    array([1.0000000e+00, 3.8574997e-22])
+    """
+    s, second = _other_mass(logits)
+    # p_(1) = 1 / (1 + s), p_(2) = second / (1 + s)
+    return (s + second) / (1.0 + s)
+
+
 def normalized_entropy(logits):
     """Predictive entropy of ``softmax(logits)`` divided by ``log(n_classes)``.
 

@@ -32,7 +32,11 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from alien_sk._base import BaseUncertaintyEstimator
 from alien_sk._docstring import Substitution, _classes_docstring, _n_logits_docstring
-from alien_sk._utils import normalized_entropy, softmax
+from alien_sk._utils import (
+    normalized_entropy,
+    one_minus_margin,
+    one_minus_max_softmax,
+)
 from alien_sk.exceptions import NoErrorsWarning
 
 __all__ = [
@@ -164,7 +168,7 @@ class MaxProb(_LogitBaseline):
     """
 
     def _from_logits(self, logits):
-        return 1.0 - softmax(logits).max(axis=1)
+        return one_minus_max_softmax(logits)
 
 
 @Substitution(**_common_params)
@@ -245,8 +249,7 @@ class Margin(_LogitBaseline):
     """
 
     def _from_logits(self, logits):
-        p = np.sort(softmax(logits), axis=1)
-        return 1.0 - (p[:, -1] - p[:, -2])
+        return one_minus_margin(logits)
 
 
 @Substitution(**_common_params)
@@ -350,7 +353,7 @@ class TemperatureScaledMaxProb(BaseUncertaintyEstimator):
         """
         X = self._validate_predict_data(X)
         logits = X[:, : self.n_logits_].astype(np.float64) / self.temperature_
-        return 1.0 - softmax(logits).max(axis=1)
+        return one_minus_max_softmax(logits)
 
 
 class _EmbeddingBaseline(BaseUncertaintyEstimator):

@@ -331,7 +331,7 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
                 f" on the {errors.shape[0]} training samples: there is nothing to "
                 "learn; the head is left at the entropy initialisation.",
                 NoErrorsWarning,
-                stacklevel=2,
+                stacklevel=4,  # _fit < fit < _fit_context's wrapper < caller
             )
             module.reset_parameters("entropy", generator)
             self._finish(module, device)

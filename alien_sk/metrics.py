@@ -32,7 +32,7 @@ This module imports only numpy, scipy and scikit-learn (never torch).
 
 import inspect
 import warnings
-from numbers import Integral
+from numbers import Integral, Number
 
 import numpy as np
 from scipy.stats import rankdata
@@ -87,6 +87,46 @@ def _check_labels_no_nan(arr, name):
         raise ValueError(
             f"{name} contains NaN (first at row {_first_row(np.isnan(arr))})."
         )
+    if arr.dtype.kind == "O":
+        # pandas and object arrays: None, NaN and pd.NA are missing labels
+        missing = np.fromiter(
+            (
+                v is None or (isinstance(v, float) and v != v) or _is_pd_na(v)
+                for v in arr
+            ),
+            dtype=bool,
+            count=arr.shape[0],
+        )
+        if missing.any():
+            raise ValueError(
+                f"{name} contains a missing label ({arr[_first_row(missing)]!r} at "
+                f"row {_first_row(missing)})."
+            )
+
+
+def _is_pd_na(value):
+    # pandas.NA, without importing pandas
+    return type(value).__name__ == "NAType"
+
+
+def _label_kind(arr):
+    """``"text"``, ``"number"`` or ``"other"``: what the labels of ``arr`` are."""
+    if arr.dtype.kind in "US":
+        return "text"
+    if arr.dtype.kind in "biuf":
+        return "number"
+    if arr.dtype.kind == "O":
+        kinds = {
+            "text"
+            if isinstance(v, str)
+            else "number"
+            if isinstance(v, (Number, np.number))
+            else "other"
+            for v in arr
+        }
+        if len(kinds) == 1:
+            return kinds.pop()
+    return "other"
 
 
 def _check_inputs(y_true, y_pred, uncertainty, sample_weight=None):
@@ -115,10 +155,7 @@ def _check_inputs(y_true, y_pred, uncertainty, sample_weight=None):
         )
     _check_labels_no_nan(y_true, "y_true")
     _check_labels_no_nan(y_pred, "y_pred")
-    text_kinds = "USO"
-    if (y_true.dtype.kind in "US") != (y_pred.dtype.kind in "US") and not (
-        y_true.dtype.kind in text_kinds and y_pred.dtype.kind in text_kinds
-    ):
+    if {_label_kind(y_true), _label_kind(y_pred)} == {"text", "number"}:
         raise ValueError(
             f"y_true (dtype {y_true.dtype}) and y_pred (dtype {y_pred.dtype}) hold "
             "labels of different types, so they cannot be compared."
@@ -317,7 +354,7 @@ def misclassification_roc_auc(y_true, y_pred, uncertainty, *, sample_weight=None
             + ("no error" if not errors[positive].any() else "only errors")
             + f" on these {errors.shape[0]} samples; returning nan.",
             UndefinedMetricWarning,
-            stacklevel=2,
+            stacklevel=3,  # past validate_params' wrapper
         )
         return float("nan")
     if not np.isfinite(uncertainty).all():
@@ -337,9 +374,11 @@ def risk_coverage_curve(y_true, y_pred, uncertainty, *, sample_weight=None):
     Coverage 0 (risk undefined) is not included; the last point has coverage 1
     and the overall error rate as risk.
 
-    Read more in the GUIDE, section 4 (metric conventions). :func:`aurc` is
-    the mean of the per-sample expected risks, not a trapezoid over these
-    points (they agree when all uncertainties are distinct).
+    :func:`aurc` is the mean of the per-sample expected risks. When all
+    uncertainties are distinct it equals the right-endpoint step sum
+    ``sum_i risk[i] * (coverage[i] - coverage[i - 1])`` over these points
+    (with ``coverage[-1] = 0``), not a trapezoid over them; with ties it
+    averages over the orders of the tied samples.
 
     Read more in the :ref:`User Guide <metrics>`.
 
@@ -591,7 +630,7 @@ def prediction_rejection_ratio(y_true, y_pred, uncertainty, *, sample_weight=Non
             + ("no error" if not errors[positive].any() else "only errors")
             + f" on these {errors.shape[0]} samples; returning nan.",
             UndefinedMetricWarning,
-            stacklevel=2,
+            stacklevel=3,  # past validate_params' wrapper
         )
         return float("nan")
     ar_unc = _augrc(errors, uncertainty, weight)
@@ -665,14 +704,27 @@ def expected_calibration_error(
         raise ValueError("uncertainty has values outside [0, 1].")
     confidence = 1.0 - uncertainty
     correct = (~errors).astype(np.float64)
+    acc_sum, conf_sum, _ = _calibration_bins(correct, confidence, n_bins, strategy)
+    return float(np.abs(acc_sum - conf_sum).sum() / confidence.shape[0])
+
+
+def _calibration_bins(correct, confidence, n_bins, strategy):
+    """Per-bin sums of ``correct`` and ``confidence``, and counts.
+
+    The bins are :func:`sklearn.calibration.calibration_curve`'s, to the last
+    bit (quantile edges land on data values, so the percentile positions
+    must be computed as it does, or tied confidences switch bins).
+    """
     if strategy == "quantile":
-        edges = np.percentile(confidence, np.linspace(0, 100, n_bins + 1))
+        edges = np.percentile(confidence, np.linspace(0, 1, n_bins + 1) * 100)
     else:
         edges = np.linspace(0.0, 1.0, n_bins + 1)
     bin_ids = np.searchsorted(edges[1:-1], confidence)
-    acc_sum = np.bincount(bin_ids, weights=correct, minlength=n_bins)
-    conf_sum = np.bincount(bin_ids, weights=confidence, minlength=n_bins)
-    return float(np.abs(acc_sum - conf_sum).sum() / confidence.shape[0])
+    return (
+        np.bincount(bin_ids, weights=correct, minlength=n_bins),
+        np.bincount(bin_ids, weights=confidence, minlength=n_bins),
+        np.bincount(bin_ids, minlength=n_bins),
+    )
 
 
 # -- scorers ---------------------------------------------------------------------

@@ -53,6 +53,26 @@ def _style(defaults, user):
     return _validate_style_kwargs(defaults, user)
 
 
+def _scoring_estimator(estimator):
+    """The estimator whose ``predict_uncertainty`` gives the scores.
+
+    Looks through a :class:`~sklearn.frozen.FrozenEstimator`, the last step
+    of a Pipeline and a fitted :class:`~alien_sk.selective.SelectiveClassifier`,
+    without running anything.
+    """
+    from sklearn.pipeline import Pipeline
+
+    while True:
+        if isinstance(estimator, Pipeline):
+            estimator = estimator.steps[-1][1]
+        elif type(estimator).__name__ == "FrozenEstimator":
+            estimator = estimator.estimator
+        elif hasattr(estimator, "estimator_") and hasattr(estimator, "threshold_"):
+            estimator = estimator.estimator_  # SelectiveClassifier
+        else:
+            return estimator
+
+
 def _estimator_outputs(estimator, X, caller):
     """Predicted labels and uncertainty of a fitted uncertainty estimator.
 
@@ -88,8 +108,10 @@ class RiskCoverageDisplay:
 
     Samples are accepted in order of increasing uncertainty; the curve shows
     the error rate of the accepted samples (selective risk) against the
-    fraction accepted (coverage). Lower is better; the area under it is the
-    AURC (:func:`alien_sk.metrics.aurc`). Build it with
+    fraction accepted (coverage). Lower is better; drawn as a step function
+    from coverage 0, each point's risk held back to the previous point, its
+    area is the AURC (:func:`alien_sk.metrics.aurc`) when all scores are
+    distinct; the line drawn joins the points. Build it with
     :meth:`from_estimator` or :meth:`from_predictions`, which compute the
     arrays with :func:`alien_sk.metrics.risk_coverage_curve`.
 
@@ -421,21 +443,23 @@ class ReliabilityDisplay:
             The drawn display.
         """
         _check_matplotlib_support(f"{cls.__name__}.from_predictions")
-        from sklearn.calibration import calibration_curve
-
-        from alien_sk.metrics import expected_calibration_error
+        from alien_sk.metrics import _calibration_bins, expected_calibration_error
 
         ece = expected_calibration_error(
             y_true, y_pred, uncertainty, n_bins=n_bins, strategy=strategy
         )
-        correct = (np.asarray(y_true) == np.asarray(y_pred)).astype(np.int64)
-        accuracy, confidence = calibration_curve(
+        # the points come from the very bins of the ECE in the legend
+        # (calibration_curve's bins)
+        correct = (np.asarray(y_true) == np.asarray(y_pred)).astype(np.float64)
+        acc_sum, conf_sum, counts = _calibration_bins(
             correct,
             1.0 - np.asarray(uncertainty, dtype=np.float64),
-            pos_label=1,
-            n_bins=n_bins,
-            strategy=strategy,
+            n_bins,
+            strategy,
         )
+        full = counts > 0
+        accuracy = acc_sum[full] / counts[full]
+        confidence = conf_sum[full] / counts[full]
         disp = cls(accuracy=accuracy, confidence=confidence, ece=ece, name=name)
         return disp.plot(ax=ax, ref_line=ref_line, **kwargs)
 
@@ -488,10 +512,11 @@ class ReliabilityDisplay:
         """
         caller = f"{cls.__name__}.from_estimator"
         _check_matplotlib_support(caller)
-        if getattr(estimator, "_bounded_uncertainty", True) is False:
+        scorer = _scoring_estimator(estimator)
+        if getattr(scorer, "_bounded_uncertainty", True) is False:
             raise ValueError(
                 f"{caller} needs uncertainty scores in [0, 1] (a probability of "
-                f"error); {type(estimator).__name__}'s scores are unbounded, so "
+                f"error); {type(scorer).__name__}'s scores are unbounded, so "
                 "they have no calibration. Use RiskCoverageDisplay instead."
             )
         y_pred, uncertainty = _estimator_outputs(estimator, X, caller)

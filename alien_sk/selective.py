@@ -589,7 +589,7 @@ class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
             warnings.warn(
                 message + " SelectiveClassifier will abstain on every sample.",
                 TargetRiskWarning,
-                stacklevel=2,
+                stacklevel=3,  # fit < _fit_context's wrapper < caller
             )
             self.threshold_, self.coverage_, self.risk_ = -np.inf, 0.0, np.nan
         else:

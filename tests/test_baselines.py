@@ -73,6 +73,37 @@ def test_maxprob_entropy_margin_by_hand():
     assert u_mar[1] == pytest.approx(1.0)
 
 
+def test_confident_scores_keep_their_precision():
+    # logit gaps above ~37 make 1 - max p round to 0 in float64, which ties
+    # every confident sample; the exact values (50-digit decimals here) are
+    # representable and keep the ranking
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 50
+    X = np.array(
+        [[38.0, 0.0, -1.0], [40.0, 3.0, 0.0], [45.0, 1.0, 0.0], [60.0, 20.0, 0.0]]
+    )
+    y = np.array([0, 1, 0, 0])  # the least confident row (gap 37) is the error
+
+    def hand(row):
+        e = [Decimal(float(v)).exp() for v in row]
+        p = sorted((v / sum(e) for v in e), reverse=True)
+        return float(1 - p[0]), float(1 - (p[0] - p[1]))
+
+    ref = np.array([hand(r) for r in X])
+    np.testing.assert_allclose(
+        MaxProb(n_logits=3).fit(X, y).predict_uncertainty(X), ref[:, 0], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        Margin(n_logits=3).fit(X, y).predict_uncertainty(X), ref[:, 1], rtol=1e-12
+    )
+    temp = TemperatureScaledMaxProb(n_logits=3).fit(X, y)
+    ref_t = np.array([hand(r / temp.temperature_)[0] for r in X])
+    np.testing.assert_allclose(temp.predict_uncertainty(X), ref_t, rtol=1e-12)
+    # 1 - max p is largest on the error (float64's 1 - p_max ties all at 0)
+    assert MaxProb(n_logits=3).fit(X, y).score(X, y) == 1.0
+
+
 def test_logit_baselines_ignore_embedding_and_accept_classes():
     rng = np.random.RandomState(0)
     X = np.hstack([LOGITS, rng.normal(size=(4, 5))])

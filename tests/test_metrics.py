@@ -421,11 +421,31 @@ def test_ece_matches_loop_reference(strategy, n_bins):
     if strategy == "uniform":
         edges = np.linspace(0, 1, n_bins + 1)
     else:
-        edges = np.percentile(conf, np.linspace(0, 100, n_bins + 1))
+        # sklearn.calibration.calibration_curve's quantile edges
+        edges = np.percentile(conf, np.linspace(0, 1, n_bins + 1) * 100)
     ref = _loop_ece(list(~errors), list(conf), list(edges))
     got = expected_calibration_error(
         y_true, y_pred, u, n_bins=n_bins, strategy=strategy
     )
+    assert got == pytest.approx(ref, rel=1e-12)
+
+
+def test_ece_quantile_bins_are_calibration_curves_with_tied_confidences():
+    # quantile edges land on data values; computed as 0..100 rather than
+    # 0..1 * 100 they differ in the last bit and tied confidences switch bins
+    from sklearn.calibration import calibration_curve
+
+    u = np.array([3, 5, 6, 0, 6, 2, 6, 2, 6, 1]) / 6
+    correct = np.array([0, 1, 1, 0, 0, 0, 1, 0, 1, 1])
+    y_true, y_pred = correct, np.ones(10, dtype=int)
+    acc, conf = calibration_curve(correct, 1 - u, n_bins=3, strategy="quantile")
+    # sklearn's bins, by hand: the 2/3 edge is interpolated a bit below the
+    # data value 2/3, so the tied 2/3s join the top bin:
+    # {0, 0, 0, 0} | {1/6, 1/2} | {2/3, 2/3, 5/6, 1}
+    np.testing.assert_allclose(conf, [0.0, 1 / 3, 19 / 24])
+    np.testing.assert_allclose(acc, [0.75, 0.5, 0.25])
+    ref = (4 * 0.75 + 2 * (0.5 - 1 / 3) + 4 * (19 / 24 - 0.25)) / 10  # 0.55
+    got = expected_calibration_error(y_true, y_pred, u, n_bins=3, strategy="quantile")
     assert got == pytest.approx(ref, rel=1e-12)
 
 
@@ -458,6 +478,16 @@ def test_input_validation(metric):
         metric([], [], [])
     with pytest.raises(ValueError, match="different types"):
         metric(["a", "b"], [0, 1], [0.1, 0.2])
+    # the same labels in object arrays (pandas columns) are no more comparable
+    with pytest.raises(ValueError, match="different types"):
+        metric(np.array(["a", "b"], dtype=object), [0, 1], [0.1, 0.2])
+    with pytest.raises(ValueError, match="different types"):
+        metric(np.array(["a", "b"]), np.array([0, 1], dtype=object), [0.1, 0.2])
+    for missing in (None, np.nan):
+        with pytest.raises(
+            ValueError, match=r"y_pred contains a missing label .* at row 1"
+        ):
+            metric(["a", "b"], np.array(["a", missing], dtype=object), [0.1, 0.2])
 
 
 def test_string_labels_and_infinite_scores():

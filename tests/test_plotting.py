@@ -223,6 +223,23 @@ def test_reliability_inner_edge_falls_in_lower_bin():
     assert disp.ece == expected_calibration_error(Y_TRUE, Y_PRED, u, n_bins=2)
 
 
+def test_reliability_points_are_calibration_curves_with_tied_confidences():
+    from sklearn.calibration import calibration_curve
+
+    u = np.array([3, 5, 6, 0, 6, 2, 6, 2, 6, 1]) / 6
+    correct = np.array([0, 1, 1, 0, 0, 0, 1, 0, 1, 1])
+    y_true, y_pred = correct, np.ones(10, dtype=int)
+    for strategy in ("uniform", "quantile"):
+        disp = ReliabilityDisplay.from_predictions(
+            y_true, y_pred, u, n_bins=3, strategy=strategy
+        )
+        acc, conf = calibration_curve(correct, 1 - u, n_bins=3, strategy=strategy)
+        np.testing.assert_array_equal(disp.accuracy, acc)
+        np.testing.assert_allclose(disp.confidence, conf, rtol=1e-15)
+    # the legend's ECE is the one of the drawn bins (by hand: 0.55)
+    assert disp.ece == pytest.approx(0.55, rel=1e-12)
+
+
 def test_reliability_drawn_bins_reproduce_the_metric():
     X, y = make_classifier_outputs(n_samples=300, n_classes=3, random_state=0)
     y_pred = X[:, :3].argmax(axis=1)
@@ -236,8 +253,8 @@ def test_reliability_drawn_bins_reproduce_the_metric():
         conf = 1 - u
         if strategy == "uniform":
             edges = np.linspace(0, 1, 11)
-        else:
-            edges = np.percentile(conf, np.linspace(0, 100, 11))
+        else:  # sklearn.calibration.calibration_curve's
+            edges = np.percentile(conf, np.linspace(0, 1, 11) * 100)
         ids = np.searchsorted(edges[1:-1], conf)
         counts = np.bincount(ids, minlength=10)
         counts = counts[counts > 0]
@@ -268,5 +285,20 @@ def test_reliability_rejects_unbounded_scores():
     X, y = make_classifier_outputs(n_samples=50, random_state=0)
     with pytest.raises(ValueError, match="Mahalanobis's scores are unbounded"):
         ReliabilityDisplay.from_estimator(Mahalanobis().fit(X, y), X, y)
+    # also inside a pipeline, a frozen estimator or a SelectiveClassifier
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from alien_sk.selective import SelectiveClassifier
+
+    wrapped = [
+        make_pipeline(FunctionTransformer(), Mahalanobis()).fit(X, y),
+        FrozenEstimator(Mahalanobis().fit(X, y)),
+        SelectiveClassifier(Mahalanobis(), target_risk=0.5).fit(X, y),
+    ]
+    for est in wrapped:
+        with pytest.raises(ValueError, match="Mahalanobis's scores are unbounded"):
+            ReliabilityDisplay.from_estimator(est, X, y)
     with pytest.raises(ValueError, match="outside"):
         ReliabilityDisplay.from_predictions(Y_TRUE, Y_PRED, [0.1, 0.2, 1.5, 0.3])
