@@ -12,6 +12,7 @@ exist on a plain pipeline ending in an uncertainty estimator.
 
 from sklearn.pipeline import Pipeline, _final_estimator_has, _name_estimators
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["UncertaintyPipeline", "make_uncertainty_pipeline"]
 
@@ -70,14 +71,21 @@ class UncertaintyPipeline(Pipeline):
         uncertainty : ndarray of shape (n_samples,)
             The final estimator's ``predict_uncertainty`` of the transformed
             input (higher means more likely wrong).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the pipeline is not fitted (before any step runs: no text goes
+            through the language model).
         """
+        check_is_fitted(self)
         Xt = X
         for _, _, transform in self._iter(with_final=False):
             Xt = transform.transform(Xt)
         return self.steps[-1][1].predict_uncertainty(Xt, **params)
 
 
-def make_uncertainty_pipeline(*steps, memory=None, verbose=False):
+def make_uncertainty_pipeline(*steps, memory=None, transform_input=None, verbose=False):
     """Build an :class:`UncertaintyPipeline`, naming the steps automatically.
 
     The counterpart of :func:`sklearn.pipeline.make_pipeline`.
@@ -90,6 +98,8 @@ def make_uncertainty_pipeline(*steps, memory=None, verbose=False):
         The transformers, then the final (uncertainty) estimator.
     memory : str or object with the joblib.Memory interface, default=None
         As in :func:`sklearn.pipeline.make_pipeline`.
+    transform_input : list of str, default=None
+        As in :func:`sklearn.pipeline.make_pipeline` (needs metadata routing).
     verbose : bool, default=False
         As in :func:`sklearn.pipeline.make_pipeline`.
 
@@ -108,4 +118,9 @@ def make_uncertainty_pipeline(*steps, memory=None, verbose=False):
     >>> [name for name, _ in pipe.steps]
     ['functiontransformer', 'alienuncertaintyestimator']
     """
-    return UncertaintyPipeline(_name_estimators(steps), memory=memory, verbose=verbose)
+    return UncertaintyPipeline(
+        _name_estimators(steps),
+        memory=memory,
+        transform_input=transform_input,
+        verbose=verbose,
+    )

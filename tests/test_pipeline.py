@@ -99,3 +99,35 @@ def test_uncertainty_contract_through_a_pipeline(check):
         [("identity", FunctionTransformer()), ("entropy", Entropy())]
     )
     check("UncertaintyPipeline", pipe)
+
+
+def test_unfitted_pipeline_raises_before_running_any_step():
+    from sklearn.exceptions import NotFittedError
+
+    calls = []
+
+    def record(X):
+        calls.append(len(X))
+        return X
+
+    pipe = UncertaintyPipeline(
+        [("features", FunctionTransformer(record)), ("entropy", Entropy())]
+    )
+    X, _ = make_classifier_outputs(n_samples=20, random_state=0)
+    with pytest.raises(NotFittedError):
+        pipe.predict_uncertainty(X)
+    assert calls == []  # as sklearn's Pipeline.predict: no transformer ran
+
+
+def test_make_uncertainty_pipeline_takes_make_pipelines_parameters():
+    import inspect
+
+    from sklearn.pipeline import make_pipeline
+
+    ours = inspect.signature(make_uncertainty_pipeline).parameters
+    theirs = inspect.signature(make_pipeline).parameters
+    assert set(theirs) <= set(ours)
+    pipe = make_uncertainty_pipeline(
+        FunctionTransformer(), Entropy(), transform_input=["groups"]
+    )
+    assert pipe.transform_input == ["groups"]
