@@ -816,16 +816,74 @@ class _UncertaintyScorer:
         y_pred, uncertainty = _labels_and_uncertainty(estimator, X, self._classifier)
         kwargs = dict(self._kwargs)
         if sample_weight is not None:
-            params = inspect.signature(self._metric).parameters
-            if "sample_weight" not in params and not any(
-                q.kind is inspect.Parameter.VAR_KEYWORD for q in params.values()
-            ):
+            if not self._takes_sample_weight():
                 raise TypeError(
                     f"{getattr(self._metric, '__name__', self._metric)} does not "
                     "take sample_weight, so this scorer cannot use it."
                 )
             kwargs["sample_weight"] = sample_weight
         return self._sign * self._metric(np.asarray(y), y_pred, uncertainty, **kwargs)
+
+    def _takes_sample_weight(self):
+        params = inspect.signature(self._metric).parameters
+        return "sample_weight" in params or any(
+            q.kind is inspect.Parameter.VAR_KEYWORD for q in params.values()
+        )
+
+    def set_score_request(self, *, sample_weight=None):
+        """Request ``sample_weight`` under metadata routing, as sklearn scorers.
+
+        Only available with ``sklearn.set_config(enable_metadata_routing=True)``.
+
+        Parameters
+        ----------
+        sample_weight : bool, str or None, default=None
+            True: ``cross_validate(..., params={"sample_weight": w})`` and
+            ``GridSearchCV.fit(..., sample_weight=w)`` pass the weights of
+            each test fold to this scorer; a str: the name they are passed
+            under; False or None: not requested.
+
+        Returns
+        -------
+        self : object
+            The scorer.
+        """
+        from sklearn import get_config
+        from sklearn.utils.metadata_routing import MetadataRequest
+
+        if not get_config().get("enable_metadata_routing", False):
+            raise RuntimeError(
+                "This method is only available when metadata routing is enabled."
+                " You can enable it using"
+                " sklearn.set_config(enable_metadata_routing=True)."
+            )
+        if sample_weight not in (None, False) and not self._takes_sample_weight():
+            raise TypeError(
+                f"{getattr(self._metric, '__name__', self._metric)} does not "
+                "take sample_weight, so this scorer cannot request it."
+            )
+        self._metadata_request = MetadataRequest(owner=type(self).__name__)
+        self._metadata_request.score.add_request(
+            param="sample_weight", alias=sample_weight
+        )
+        return self
+
+    def get_metadata_routing(self):
+        """The metadata this scorer requests (see :meth:`set_score_request`).
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRequest
+            Nothing requested unless :meth:`set_score_request` was called.
+        """
+        from sklearn.utils.metadata_routing import MetadataRequest
+
+        request = getattr(self, "_metadata_request", None)
+        return (
+            request
+            if request is not None
+            else MetadataRequest(owner=type(self).__name__)
+        )
 
     def __repr__(self):
         name = getattr(self._metric, "__name__", repr(self._metric))

@@ -342,3 +342,53 @@ def test_scorer_unwraps_one_step_and_frozen_pipelines(data):
     scorer = get_uncertainty_scorer("neg_aurc")
     assert scorer(one_step, X, y) == pytest.approx(expected)
     assert scorer(FrozenEstimator(one_step), X, y) == pytest.approx(expected)
+
+
+def test_scorer_takes_sample_weight_through_metadata_routing():
+    import sklearn
+    from sklearn.model_selection import cross_validate
+
+    from alien_sk.baselines import Entropy
+    from alien_sk.metrics import expected_calibration_error
+
+    X, y = make_classifier_outputs(n_samples=300, random_state=0)
+    w = np.random.default_rng(0).random(300)
+    cv = KFold(3)
+    # reference: the weighted metric on each test fold, by hand
+    ref = []
+    for tr, te in cv.split(X):
+        est = Entropy().fit(X[tr], y[tr])
+        ref.append(
+            misclassification_roc_auc(
+                y[te],
+                X[te, :2].argmax(axis=1),
+                est.predict_uncertainty(X[te]),
+                sample_weight=w[te],
+            )
+        )
+    scorer = make_uncertainty_scorer(misclassification_roc_auc)
+    with pytest.raises(RuntimeError, match="metadata routing is enabled"):
+        scorer.set_score_request(sample_weight=True)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer.set_score_request(sample_weight=True)
+        res = cross_validate(
+            Entropy(), X, y, scoring=scorer, params={"sample_weight": w}, cv=cv
+        )
+        np.testing.assert_allclose(res["test_score"], ref, rtol=1e-12)
+        search = GridSearchCV(Entropy(), {"n_logits": [2]}, scoring=scorer, cv=cv)
+        search.fit(X, y, sample_weight=w)
+        assert search.best_score_ == pytest.approx(np.mean(ref), rel=1e-12)
+        # not requested: cross_validate refuses unrouted metadata
+        with pytest.raises(TypeError, match="not routed"):
+            cross_validate(
+                Entropy(),
+                X,
+                y,
+                scoring=make_uncertainty_scorer(misclassification_roc_auc),
+                params={"sample_weight": w},
+                cv=cv,
+            )
+        with pytest.raises(TypeError, match="does not take sample_weight"):
+            make_uncertainty_scorer(expected_calibration_error).set_score_request(
+                sample_weight=True
+            )
