@@ -157,11 +157,13 @@ def main(argv=None):
     print()
     print(
         f"Misclassification detection on the test split ({result.raw[0]['task']}; "
-        f"mean ± std over {s['n_seeds']} seeds of each seeded method; all values "
+        f"mean ± std (ddof=1) over {s['n_seeds']} seeds of each seeded method; "
+        "all values "
         "x100; ECE '-' for unbounded scores). 'fit on' is the data the method "
         "learns from: train = the classifier's training split (paper protocol), "
         "validation = held-out errors. Bootstrap: "
-        f"{s['n_bootstrap']} resamples of the test set, first seed."
+        f"{s['n_bootstrap']} resamples of the test set, of each method's mean "
+        "over its seeds; the difference is the observed one."
     )
     print(result.table)
     print()

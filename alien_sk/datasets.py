@@ -221,6 +221,13 @@ Splits (fixed): stratified by label, seed 0; within each label the rows are
 shuffled with ``numpy.random.RandomState(0)`` and the first 20% (rounded) go to
 test, the next 10% to validation, the rest to train: 8,966 train, 1,280
 validation, 2,562 test.
+
+The splits are by sentence, not by film: the 508 films of the train split
+cover the films of every test sentence, so a classifier can partly learn a
+film's overall reception (the mean train label of a test sentence's film
+alone predicts its label with ROC-AUC 0.78). Test accuracy is therefore
+somewhat optimistic for unseen films; the comparisons between uncertainty
+methods all share this split.
 """
 
 

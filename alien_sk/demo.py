@@ -33,13 +33,17 @@ Choices made here, beyond the paper's protocol:
   the fine-tuning itself runs once per call (``finetune_seed``), so the
   spread over classifiers needs :func:`run_finetune_seeds`
   (``--finetune-seeds``);
-* the bootstrap intervals resample the test set for the first seed of each
-  method; the paired difference uses the same resamples for both methods;
+* the bootstrap intervals resample the test set; on each resample a
+  method's metric is its mean over its seeds, and the paired difference to
+  entropy uses the same resamples for both methods; the difference printed
+  is the observed one on the whole test set; the "± std" over seeds or
+  classifiers is the sample standard deviation (ddof=1);
 * RDE is fitted on at most 2,000 training rows (random, seeded): its kernel
   PCA is cubic in the number of rows;
 * fits are cached on disk (``cache_fits``), so a rerun only scores.
 """
 
+import contextlib
 import csv
 import hashlib
 import importlib.util
@@ -405,12 +409,28 @@ def _bootstrap(
 ):
     """Percentile intervals over test resamples, and paired differences.
 
-    The same resampled indices serve every method, so that the difference
-    ``method - reference`` of each resample is a paired difference. With
-    ``groups`` (token level: the sentence of each word) whole groups are
-    resampled (a cluster bootstrap), since the words of a sentence are not
-    independent draws.
+    ``scores`` maps each method to the list of its test scores, one array per
+    seed of the head. On every resample a method's metric is the mean over
+    its seeds (the quantity the table's "mean over seeds" column reports),
+    and the same resampled indices serve every method, so that the difference
+    ``method - reference`` of each resample is a paired difference. The
+    reported difference is the observed one on the whole test set; the
+    resamples give its percentile interval. With ``groups`` (token level: the
+    sentence of each word) whole groups are resampled (a cluster bootstrap),
+    since the words of a sentence are not independent draws.
     """
+    # one array per method is one seed
+    scores = {name: list(np.atleast_2d(u)) for name, u in scores.items()}
+
+    def seed_mean(idx, name):
+        per_seed = [
+            _score_all(y_true[idx], y_pred[idx], u[idx], bounded[name], True)
+            for u in scores[name]
+        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-nan metrics
+            return {m: float(np.nanmean([v[m] for v in per_seed])) for m in METRICS}
+
     rng = np.random.RandomState(seed)
     n = y_true.shape[0]
     if groups is not None:
@@ -425,27 +445,28 @@ def _bootstrap(
         else:
             picked = rng.randint(len(members), size=len(members))
             idx = np.concatenate([members[g] for g in picked])
-        for name, u in scores.items():
-            values = _score_all(y_true[idx], y_pred[idx], u[idx], bounded[name], True)
-            for m, v in values.items():
+        for name in scores:
+            for m, v in seed_mean(idx, name).items():
                 draws[name][m].append(v)
+    everything = np.arange(n)
+    observed = {name: seed_mean(everything, name) for name in scores}
     rows = []
     for name in scores:
         for m in METRICS:
             d = np.asarray(draws[name][m], dtype=float)
             ref = np.asarray(draws[reference][m], dtype=float)
-            diff = d - ref
             lo, hi = _percentiles(d)
-            dlo, dhi = _percentiles(diff)
+            dlo, dhi = _percentiles(d - ref)
             rows.append(
                 {
                     "method": name,
                     "metric": m,
+                    "n_seeds": len(scores[name]),
+                    "value": observed[name][m],
                     "ci_low": lo,
                     "ci_high": hi,
-                    "diff_vs_" + reference.lower(): float(np.nanmean(diff))
-                    if np.isfinite(diff).any()
-                    else np.nan,
+                    "diff_vs_" + reference.lower(): observed[name][m]
+                    - observed[reference][m],
                     "diff_ci_low": dlo,
                     "diff_ci_high": dhi,
                 }
@@ -565,6 +586,7 @@ def _grid_search(X, y, cv, n_logits, random_state, n_jobs, code=None):
 def _cv_folds(errors, groups, n_splits=5, seed=0):
     """Folds inside the validation split: stratified by error, or by group."""
     if groups is not None:
+        n_splits = max(2, min(n_splits, np.unique(groups).shape[0]))
         return list(GroupKFold(n_splits=n_splits).split(errors, errors, groups))
     n_min = int(min(errors.sum(), (~errors).sum()))
     n_splits = max(2, min(n_splits, n_min))
@@ -623,7 +645,7 @@ def _summarise(raw, methods):
             v = np.asarray([r[m] for r in rows], dtype=float)
             finite = v[np.isfinite(v)]
             entry[m] = float(finite.mean()) if finite.size else np.nan
-            entry[m + "_std"] = float(finite.std()) if finite.size > 1 else 0.0
+            entry[m + "_std"] = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
         summary.append(entry)
     summary.sort(key=lambda e: -np.nan_to_num(e["roc_auc"], nan=-1.0))
     return summary
@@ -721,9 +743,9 @@ _NEGLIGIBLE = 0.005
 def _verdict(bootstrap, summary=(), reference=_REFERENCE, method="ALIEN"):
     """A plain-words reading of ``method - reference`` in ROC-AUC.
 
-    The paired bootstrap interval covers the sampling of the test set for the
-    first seed only (not the fine-tuning nor the head's seed), so the seed
-    spread is quoted too, and a gap under 0.5 points is called negligible.
+    The paired bootstrap interval covers the sampling of the test set for
+    the mean over the head's seeds (not the fine-tuning), the seed spread is
+    quoted too, and a gap under 0.5 points is called negligible.
 
     Examples
     --------
@@ -743,7 +765,7 @@ def _verdict(bootstrap, summary=(), reference=_REFERENCE, method="ALIEN"):
             return f"{method} - {reference}: undefined on this test set."
         text = (
             f"{method} - {reference}, misclassification ROC-AUC: {100 * d:+.2f} "
-            f"points (first seed; paired 95% bootstrap CI over the test set "
+            f"points (mean over seeds; paired 95% bootstrap CI over the test set "
             f"[{100 * lo:+.2f}, {100 * hi:+.2f}])"
         )
         if method in means and reference in means:
@@ -827,7 +849,10 @@ def run_benchmark(
         Cache folder (fine-tuned models and features); see
         :func:`alien_sk.finetune.get_data_home`.
     results_dir : str or path-like, default="results"
-        Outputs go to ``results_dir/<task>[-quick]/``.
+        Outputs go to ``results_dir/<task>[-quick][-ft<seed>]/``, plus
+        ``-custom-<hash of the settings>`` when any setting, the model or the
+        methods differ from the preset, so that no run overwrites another's
+        outputs.
     device : str, default="cpu"
         Torch device of fine-tuning and feature extraction.
     n_jobs : int, default=1
@@ -902,6 +927,17 @@ def run_benchmark(
     suffix = ("-quick" if quick else "") + (
         f"-ft{finetune_seed}" if finetune_seed else ""
     )
+    # any other change of the preset gets a folder of its own, so that a
+    # small trial run never overwrites (part of) the default run's outputs
+    preset = dict(DEFAULT_SETTINGS[task], **(QUICK_SETTINGS[task] if quick else {}))
+    custom = {k: v for k, v in settings.items() if v != preset[k]}
+    if model is not None:
+        custom["model"] = os.path.abspath(os.fspath(model))
+    if methods != list(ESTIMATORS):
+        custom["methods"] = methods
+    if custom:
+        blob = json.dumps(custom, sort_keys=True, default=str).encode()
+        suffix += "-custom-" + hashlib.sha256(blob).hexdigest()[:8]
     out_dir = os.path.join(os.fspath(results_dir), task + suffix)
     os.makedirs(out_dir, exist_ok=True)
     timings = {}
@@ -1050,7 +1086,7 @@ def run_benchmark(
 
     # 5. every method, every seed, scored on the test split
     t0 = time.perf_counter()
-    raw, first_scores, bounded = [], {}, {}
+    raw, first_scores, seed_scores, bounded = [], {}, {}, {}
     fit_data = {"train": (X_tr, y_tr), "validation": (X_va, y_va)}
     n_fits = n_cached = 0
     for name in methods:
@@ -1079,6 +1115,7 @@ def run_benchmark(
             )
             if name not in first_scores:
                 first_scores[name] = u
+            seed_scores.setdefault(name, []).append(u)
     timings["methods"] = time.perf_counter() - t0
     log(
         f"methods: {len(methods)} methods, {n_fits} fits ({n_cached} from the fit "
@@ -1086,14 +1123,14 @@ def run_benchmark(
     )
     summary = _summarise(raw, methods)
 
-    # 6. bootstrap over the test set (first seed of every method)
+    # 6. bootstrap over the test set (of each method's mean over its seeds)
     t0 = time.perf_counter()
     boot = []
-    if settings["n_bootstrap"] > 0 and _REFERENCE in first_scores:
+    if settings["n_bootstrap"] > 0 and _REFERENCE in seed_scores:
         boot = _bootstrap(
             y_te,
             pred_te,
-            first_scores,
+            seed_scores,
             bounded,
             settings["n_bootstrap"],
             0,
@@ -1108,6 +1145,10 @@ def run_benchmark(
     title = "Rotten Tomatoes, MiniLM" if not token else "WNUT-2016 words, MiniLM"
     if plots:
         files.update(_plots(y_te, pred_te, first_scores, bounded, out_dir, title))
+    else:  # no plot of an earlier run stays beside this run's tables
+        for stale in ("risk_coverage.png", "reliability.png"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(out_dir, stale))
     table = format_table(summary, boot)
     verdict = _verdict(boot, summary) if boot else ""
     files["raw"] = os.path.join(out_dir, "raw_results.csv")
@@ -1217,7 +1258,8 @@ def run_finetune_seeds(task="sentiment", n_finetune_seeds=3, **kwargs):
         for m in METRICS:
             v = np.asarray([pr[name][m] for pr in per_run], dtype=float)
             entry[m] = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
-            entry[m + "_std"] = float(np.nanstd(v)) if np.isfinite(v).any() else 0.0
+            finite = v[np.isfinite(v)]
+            entry[m + "_std"] = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
         summary.append(entry)
         for seed, pr in enumerate(per_run):
             differences.append(

@@ -5,6 +5,7 @@
 import csv
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -207,7 +208,11 @@ def test_cli(tiny_dirs, tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 0
     assert "ROC-AUC" in out and "Entropy" in out and "MaxProb" in out
-    assert os.path.isfile(tmp_path / "res" / "sentiment" / "table.txt")
+    # sizes, model and methods differ from the preset: a folder of their own,
+    # never the default run's results/sentiment/
+    (folder,) = os.listdir(tmp_path / "res")
+    assert re.fullmatch(r"sentiment-custom-[0-9a-f]{8}", folder)
+    assert os.path.isfile(tmp_path / "res" / folder / "table.txt")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["demo", "--methods", "nope"])
     assert demo.METHOD_SLUGS["alien-mlp-head"] == "ALIEN, MLP head"
@@ -278,11 +283,14 @@ def test_finetune_seeds(tiny_dirs, tmp_path, capsys):
     assert "Over 2 fine-tuning seeds" in out
     models = os.listdir(tmp_path / "home" / "models")
     assert len([m for m in models if m.startswith("sequence-")]) == 2
-    with open(tmp_path / "sentiment-finetune-seeds" / "differences.csv") as f:
+    # the two classifiers' runs share one custom settings hash
+    found = (re.search(r"-custom-[0-9a-f]{8}", d) for d in os.listdir(tmp_path))
+    (custom,) = {m[0] for m in found if m}
+    with open(tmp_path / f"sentiment{custom}-finetune-seeds/differences.csv") as f:
         rows = list(csv.DictReader(f))
     # reference: each classifier's own run tables
     for seed, sub in ((0, "sentiment"), (1, "sentiment-ft1")):
-        with open(tmp_path / sub / "summary.csv") as f:
+        with open(tmp_path / (sub + custom) / "summary.csv") as f:
             summary = {r["method"]: float(r["roc_auc"]) for r in csv.DictReader(f)}
         row = next(
             r
@@ -339,3 +347,58 @@ def test_token_bootstrap_resamples_whole_sentences():
 
     np.testing.assert_allclose(auc_cis(grouped), auc_cis(plain), atol=1e-12)
     assert not np.allclose(auc_cis(words), auc_cis(plain))
+
+
+def test_bootstrap_averages_seeds_and_reports_the_observed_difference():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.RandomState(3)
+    n = 80
+    y = rng.randint(2, size=n)
+    pred = np.where(rng.rand(n) < 0.3, 1 - y, y)
+    errors = y != pred
+    entropy = rng.rand(n) + 0.3 * errors
+    seeds = [rng.rand(n) + 0.5 * errors, rng.rand(n) + 0.2 * errors]
+    bounded = {"Entropy": False, "ALIEN": False}
+    rows = demo._bootstrap(
+        y, pred, {"Entropy": entropy, "ALIEN": seeds}, bounded, 50, 0, "Entropy"
+    )
+    row = next(r for r in rows if r["method"] == "ALIEN" and r["metric"] == "roc_auc")
+    # observed: the mean over seeds on the whole test set, minus entropy's
+    observed = np.mean([roc_auc_score(errors, u) for u in seeds])
+    assert row["n_seeds"] == 2
+    assert row["value"] == pytest.approx(observed, abs=1e-12)
+    assert row["diff_vs_entropy"] == pytest.approx(
+        observed - roc_auc_score(errors, entropy), abs=1e-12
+    )
+    # interval: the same resamples, re-drawn here, of the seed-mean difference
+    draw = np.random.RandomState(0)
+    diffs = []
+    for _ in range(50):
+        idx = draw.randint(n, size=n)
+        e = errors[idx]
+        diffs.append(
+            np.mean([roc_auc_score(e, u[idx]) for u in seeds])
+            - roc_auc_score(e, entropy[idx])
+        )
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    assert row["diff_ci_low"] == pytest.approx(lo, abs=1e-12)
+    assert row["diff_ci_high"] == pytest.approx(hi, abs=1e-12)
+
+
+def test_seed_spread_is_the_sample_standard_deviation():
+    raw = [
+        {"method": "ALIEN", "fit_on": "train", **dict.fromkeys(demo.METRICS, v)}
+        for v in (0.70, 0.80, 0.75)
+    ]
+    (entry,) = demo._summarise(raw, ["ALIEN"])
+    assert entry["roc_auc_std"] == pytest.approx(0.05)  # sqrt(0.005 / 2)
+
+
+def test_group_folds_shrink_to_the_number_of_groups():
+    errors = np.array([True, False] * 4)
+    groups = np.repeat(np.arange(4), 2)  # 4 sentences < 5 folds
+    folds = demo._cv_folds(errors, groups)
+    assert len(folds) == 4
+    for train, test in folds:
+        assert not set(groups[train]) & set(groups[test])

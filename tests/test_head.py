@@ -347,6 +347,33 @@ def test_overlapping_one_thread_blocks_restore_the_original_blas_limit():
         assert blas_threads() == {2}
 
 
+def test_mlp_fit_on_cpu_runs_single_threaded(monkeypatch):
+    from alien_sk.estimator import AlienUncertaintyEstimator
+    from alien_sk.head import AutogradTrainer
+
+    seen = []
+    run_epoch = AutogradTrainer.run_epoch
+
+    def spy(self, *args):
+        seen.append(torch.get_num_threads())
+        return run_epoch(self, *args)
+
+    monkeypatch.setattr(AutogradTrainer, "run_epoch", spy)
+    X, e, u0, W0, b0 = _trainer_problem(C=2)
+    y = X[:, :2].argmax(axis=1)
+    y[e == 1] = 1 - y[e == 1]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        AlienUncertaintyEstimator(
+            head="mlp", hidden_size=4, max_epochs=2, random_state=0
+        ).fit(X, y)
+        assert seen == [1, 1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_linear_fit_runs_single_threaded_and_restores_threads(monkeypatch):
     # the analytic trainer's epochs run under one_thread; the caller's torch
     # thread count is back afterwards
