@@ -10,16 +10,22 @@ Layout (joblib ``Memory`` style, two-level key)::
             shards/<uuid>.npz        immutable: keys, offsets, rows
 
 A *key* is ``sha256(text)`` (hex). The *namespace* hashes the model's weights
-fingerprint, ``max_length``, ``level``, dtype, layer, padding side and the
-schema version, so changing any of them never serves an old row.
+fingerprint, the tokenizer's, ``max_length``, ``level``, dtype, layer, padding
+side, the schema version and, for decoders at sequence level, the rule that
+picks the pooled token, so changing any of them never serves an old row.
 
-Rows are written in shards of many texts (one small file per text is slow
-beyond ~10k texts): a shard is written to a unique temporary file and then
-``os.replace``-d into place, so readers only ever see complete shards, and
-shards are never modified afterwards. Several processes can therefore share a
-cache without locks: each writes its own shards, and the per-process index
-(key -> shard, position) is refreshed incrementally by listing the folder.
-Two processes computing the same text at once just store it twice.
+Each ``transform`` call of :class:`~alien_sk.FeatureExtractor` writes the
+rows it computed in shards of about 1024 rows, so a call writes at least one
+shard of its own however few texts it computed: calling ``transform`` on one
+new text at a time (serving, active-learning loops) leaves one small file per
+text, and a new process then opens every file to build its index, which gets
+slow beyond ~10k files. Batch the texts into fewer, larger calls. A shard is
+written to a unique temporary file and then ``os.replace``-d into place, so
+readers only ever see complete shards, and shards are never modified
+afterwards. Several processes can therefore share a cache without locks: each
+writes its own shards, and the per-process index (key -> shard, position) is
+refreshed incrementally by listing the folder. Two processes computing the
+same text at once just store it twice.
 
 The store never raises on I/O: a shard that cannot be read (truncated, bad
 CRC, wrong shape or dtype) triggers a :class:`~alien_sk.exceptions.CacheWarning`,

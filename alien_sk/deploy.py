@@ -14,7 +14,8 @@ fitted :class:`~alien_sk.AlienUncertaintyEstimator` into
   ``transformers`` classifier whose single forward pass returns the logits,
   the predicted label and the uncertainty, the embedding being captured
   exactly as :class:`~alien_sk.FeatureExtractor` does (input of the same final
-  ``nn.Linear``, decoders read at the last non-padding token);
+  ``nn.Linear``, decoders read at the token their own sequence classifier
+  pools);
 * :class:`AlienPredictor`, texts in, decisions out (labels, uncertainties and
   an abstain flag from a :mod:`alien_sk.selective` threshold), saved to and
   loaded from a directory without pickle.
@@ -38,6 +39,8 @@ from alien_sk.features import (
     _FAMILIES,
     FeatureExtractor,
     _check_task,
+    _config_pad_token_id,
+    _pooled_positions,
     _resolve_submodule,
     _same_tokenizer,
 )
@@ -375,7 +378,8 @@ class AlienOutput(NamedTuple):
     Attributes
     ----------
     logits : torch.Tensor of shape (batch, n_logits)
-        The classifier's logits (decoders: at the last non-padding token).
+        The classifier's logits (decoders: at the token the model pools, the
+        last one whose id is not ``config.pad_token_id``).
     labels : torch.Tensor of shape (batch,), int64
         ``argmax(logits)``: index of the predicted label.
     uncertainty : torch.Tensor of shape (batch,)
@@ -428,10 +432,13 @@ class AlienClassifier(nn.Module):
     ``(logits, labels, uncertainty)``. The embedding is the input of the
     classifier's final ``nn.Linear`` (the same layer as
     :class:`~alien_sk.FeatureExtractor`'s, captured with a forward pre-hook
-    for the duration of the call) and the logits its output; for decoders
-    both are read at the last token whose ``attention_mask`` is 1. Hence the
-    numbers equal ``FeatureExtractor`` + ``predict_uncertainty`` on the same
-    batches.
+    for the duration of the call) and the logits its output. For decoders
+    both are read where transformers' own ``*ForSequenceClassification``
+    pools: at the last token whose id is not ``config.pad_token_id`` (the
+    last token when the config has no pad token), among the tokens whose
+    ``attention_mask`` is 1, so a padded batch gives each text's unpadded
+    logits. Hence the numbers equal ``FeatureExtractor`` +
+    ``predict_uncertainty`` on the same batches.
 
     Read more in the :ref:`User Guide <deploy_guide>`.
 
@@ -446,15 +453,16 @@ class AlienClassifier(nn.Module):
     pad_token_id : int, default=None
         For decoders whose config has no pad token: the id set in the config
         during the call (``transformers`` refuses batches without one). It
-        does not change the outputs, which follow ``attention_mask``; None
-        uses the config's EOS (else BOS, else 0) id.
+        does not change the outputs, which follow ``attention_mask`` (the
+        pooled token is then the last attended one); None uses the config's
+        EOS (else BOS, else 0) id.
 
     Attributes
     ----------
     layer : str
         Dotted name of the final linear layer in ``model``.
     decoder : bool
-        Whether the model is a decoder (reads the last non-padding token).
+        Whether the model is a decoder (reads the token the model pools).
 
     Notes
     -----
@@ -553,6 +561,9 @@ default=None
             linear.register_forward_hook(hook),
         ]
         cfg = self._text_config()
+        # the config's own pad id decides the pooled token (read before a
+        # temporary one is set for the call)
+        pool_pad_id = _config_pad_token_id(self.model)
         restore_pad = self.decoder and getattr(cfg, "pad_token_id", None) is None
         if restore_pad:
             cfg.pad_token_id = self.pad_token_id
@@ -573,15 +584,9 @@ default=None
             if restore_pad:
                 cfg.pad_token_id = None
         emb, logits = captured["emb"], captured["logits"]
-        if emb.dim() == 3:  # decoder: last non-padding token
-            T = emb.shape[1]
-            if attention_mask is None:
-                last = torch.full(
-                    (emb.shape[0],), T - 1, dtype=torch.long, device=emb.device
-                )
-            else:
-                ar = torch.arange(T, device=attention_mask.device)
-                last = (ar * attention_mask).argmax(dim=1)
+        if emb.dim() == 3:  # decoder: the token the model pools
+            last = _pooled_positions(input_ids, attention_mask, pool_pad_id)
+            last = last.to(emb.device)
             rows = torch.arange(emb.shape[0], device=emb.device)
             emb, logits = emb[rows, last], logits[rows, last]
         return AlienOutput(logits, logits.argmax(dim=1), self.head(logits, emb))
@@ -839,8 +844,8 @@ default=None
         if batch_size is None:
             batch_size = self.batch_size
         fe = self._extractor
-        feats, truncated, _ = fe._tokenize(texts)
-        n_trunc = int(truncated.sum())
+        enc = fe._tokenize(texts)
+        n_trunc = int(enc.truncated.sum())
         if n_trunc:
             warnings.warn(
                 f"{n_trunc} of {len(texts)} texts were longer than "
@@ -848,11 +853,10 @@ default=None
                 TruncationWarning,
                 stacklevel=3,
             )
-        lengths = np.array([len(f["input_ids"]) for f in feats])
-        order = np.argsort(-lengths, kind="stable")
+        order = np.argsort(-enc.lengths, kind="stable")
         for start in range(0, len(texts), batch_size):
             idx = order[start : start + batch_size].tolist()
-            yield idx, fe._batch(feats, idx)[0]
+            yield idx, fe._batch(enc, idx)[0]
 
     def predict(self, texts, threshold=None):
         """Label, uncertainty and abstain flag of each text.

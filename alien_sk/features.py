@@ -11,11 +11,13 @@ so that the language model runs once per distinct text, ever.
 
 import copy
 import hashlib
+import itertools
 import json
 import os
 import reprlib
 import sys
 import warnings
+from collections.abc import Iterator
 from numbers import Integral
 
 import numpy as np
@@ -51,6 +53,12 @@ _POSITION_OFFSET = {"roberta": 2}
 _DTYPES = {"float32", "float16", "bfloat16"}
 # rows accumulated before a cache shard is written
 _FLUSH_ROWS = 1024
+# texts tokenized per tokenizer call: only compact ids are kept between
+# calls, so memory does not grow with the tokenizer's per-text objects
+_TOKENIZE_CHUNK = 2048
+# how decoders' sequence rows are pooled; part of their cache namespace
+# (alien_sk 0.1 read the last attended token, even a trailing pad_token_id)
+_DECODER_POOLING = "last_non_pad_token"
 _STRING_EXPECTED = "Iterable over raw text documents expected, string object received."
 
 _device_docstring = """device : {"auto", "cpu", "cuda", "mps"} or str, default="auto"
@@ -207,6 +215,97 @@ def _resolve_submodule(model, dotted):
     return module
 
 
+def _config_pad_token_id(model):
+    """The ``pad_token_id`` of the model's (text) config, or None."""
+    cfg = model.config
+    if hasattr(cfg, "get_text_config"):
+        cfg = cfg.get_text_config()
+    pad = getattr(cfg, "pad_token_id", None)
+    if isinstance(pad, (list, tuple)):
+        pad = pad[0] if pad else None
+    return None if pad is None else int(pad)
+
+
+def _pooled_positions(input_ids, attention_mask, pad_token_id):
+    """Position of the token a decoder's sequence classifier reads, per row.
+
+    transformers' ``*ForSequenceClassification`` decoders pool at the
+    rightmost token whose id is not ``config.pad_token_id`` (position 0 when
+    every token is that id), and at the last token when the config has no
+    pad token. This applies that rule to each text as if it were alone and
+    unpadded: only tokens whose ``attention_mask`` is 1 count, so a batch
+    padded on either side with any id gives each text's own position.
+
+    Parameters
+    ----------
+    input_ids : torch.Tensor of shape (batch, seq_len)
+    attention_mask : torch.Tensor of shape (batch, seq_len) or None
+        None: no padding.
+    pad_token_id : int or None
+        The model config's ``pad_token_id`` (not a pad id set only to batch).
+
+    Returns
+    -------
+    positions : torch.Tensor of shape (batch,), int64
+    """
+    import torch
+
+    if attention_mask is None:
+        attended = torch.ones_like(input_ids, dtype=torch.bool)
+    else:
+        attended = attention_mask.to(input_ids.device).bool()
+    real = attended if pad_token_id is None else attended & (input_ids != pad_token_id)
+    ar = torch.arange(input_ids.shape[1], device=input_ids.device)
+    last = (ar * real).argmax(dim=1)
+    # no such token: the text's first token, as transformers' argmax gives
+    first = attended.int().argmax(dim=1)
+    return torch.where(real.any(dim=1), last, first)
+
+
+def _compact(values, n):
+    """``n`` integers as an array of the smallest of uint8, uint16, int32."""
+    flat = np.fromiter(values, np.int32, count=n)
+    if n and flat.min() >= 0:
+        top = flat.max()
+        if top < 2**8:
+            return flat.astype(np.uint8)
+        if top < 2**16:
+            return flat.astype(np.uint16)
+    return flat
+
+
+class _Encoded:
+    """Token ids of many texts, compactly: one flat array and offsets.
+
+    Attributes
+    ----------
+    ids : ndarray of shape (n_tokens,), uint8, uint16 or int32
+        The ``input_ids`` of every text, one after the other.
+    types : ndarray of shape (n_tokens,) or None
+        The ``token_type_ids``, where the tokenizer returns them.
+    offsets : ndarray of shape (n_texts + 1,), int64
+        Text ``i``'s tokens are ``ids[offsets[i]:offsets[i + 1]]``.
+    truncated : ndarray of shape (n_texts,), bool
+        Whether the text was cut at ``max_length``.
+    word_pos : list of ndarray or None
+        At token level, the first token of each word (-1: none).
+    """
+
+    __slots__ = ("ids", "types", "offsets", "truncated", "word_pos")
+
+    def __init__(self, ids, types, offsets, truncated, word_pos):
+        self.ids = ids
+        self.types = types
+        self.offsets = offsets
+        self.truncated = truncated
+        self.word_pos = word_pos
+
+    @property
+    def lengths(self):
+        """Number of tokens of each text."""
+        return np.diff(self.offsets)
+
+
 @Substitution(
     batch_size=_batch_size_docstring,
     cache_dir=_cache_dir_docstring,
@@ -219,8 +318,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     order) followed by its *penultimate embedding*, the input of the final
     ``nn.Linear`` that produces the logits (``classifier`` for BERT and
     DistilBERT, ``classifier.out_proj`` for RoBERTa and ELECTRA, ``score``
-    for GPT-2, Llama and Qwen2). For decoders both are read at the last
-    non-padding token. Hence ``embedding @ W.T + b`` equals the logits.
+    for GPT-2, Llama and Qwen2). For decoders both are read where the
+    model's own sequence classifier reads them: at the last token whose id is
+    not ``config.pad_token_id`` (at the last token when the config has no pad
+    token). Hence ``embedding @ W.T + b`` equals the logits, and the logits
+    equal ``model(**tokenizer(text, return_tensors="pt")).logits``.
 
     Texts are tokenized once, sorted by length and run in batches padded to
     the longest text of the batch (``torch.inference_mode``, eval mode); the
@@ -252,7 +354,12 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     max_length : int, default=None
         Texts longer than this many tokens (special tokens included) are
         truncated, with one :class:`~alien_sk.exceptions.TruncationWarning`
-        per ``transform`` that counts them. None uses
+        per ``transform`` that counts them. The warning counts the texts run
+        through the model only: a truncated text whose row is served from
+        ``cache_dir`` is not counted again. It must exceed the number of
+        special tokens the tokenizer adds to every text
+        (``tokenizer.num_special_tokens_to_add()``), else ``fit`` raises a
+        ``ValueError``. None uses
         ``min(max_position_embeddings, tokenizer.model_max_length)``.
     {batch_size}
     level : {{"sequence", "token"}}, default="sequence"
@@ -263,7 +370,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         ``max_length`` gets a row of NaN (and the truncation warning), and
         so does a word the tokenizer maps to no token at all, such as a lone
         soft hyphen (with an :class:`~alien_sk.exceptions.AlienSkWarning`
-        naming it).
+        naming it; like the truncation warning, it counts the sentences run
+        through the model, not those served from the cache).
     {device}
     dtype : {{"float32", "float16", "bfloat16", "auto"}} or None, default=None
         Precision of the model. None: float32 when loading from a folder and
@@ -316,9 +424,18 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     them lazily. A reloaded model whose fingerprint differs from
     ``model_fingerprint_`` raises a ``ValueError``.
 
-    Decoder tokenizers without a pad token are padded with the EOS (else BOS)
-    token id; a text that tokenizes to no token at all (an empty string for
-    GPT-2) is fed as that single token.
+    Decoder tokenizers without a pad token are padded with the EOS (else
+    BOS) token id; the padding itself never changes a row (positions and the
+    pooled token follow the attention mask). A text that tokenizes to no
+    token at all (an empty string for GPT-2) is fed as one token: the BOS
+    token, else the EOS token, else the pad token.
+
+    ``fit`` decides what ``transform`` uses: changing ``level`` or
+    ``cache_dir`` with ``set_params`` after ``fit`` makes ``transform`` raise
+    a ``ValueError`` until ``fit`` is called again. Changes of the other
+    loading parameters (``model``, ``tokenizer``, ``max_length``, ``dtype``)
+    take effect at the next ``fit``, as in scikit-learn: until then
+    ``transform`` uses the fitted model and ``max_length_``.
 
     Examples
     --------
@@ -646,6 +763,15 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                     "model and tokenizer accept."
                 )
             max_length = int(self.max_length)
+        # a limit the special tokens alone fill cannot be honoured: the
+        # tokenizer then leaves every text untruncated, and long ones crash
+        n_special = int(tokenizer.num_special_tokens_to_add())
+        if max_length <= n_special:
+            raise ValueError(
+                f"max_length={max_length} leaves no room for text: the tokenizer "
+                f"adds {n_special} special tokens to every text; use "
+                f"max_length >= {n_special + 1}."
+            )
 
         pad_id = tokenizer.pad_token_id
         for candidate in (tokenizer.eos_token_id, tokenizer.bos_token_id, 0):
@@ -726,8 +852,59 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             setattr(self, key, value)
         self.model_fingerprint_ = _model_fingerprint(model)
         self.tokenizer_fingerprint_ = _tokenizer_fingerprint(tokenizer)
+        self._fit_settings = self._settings()
         self._store = None
         return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then return the features of ``X``: ``[logits | embedding]``.
+
+        An iterator (e.g. a generator) is read once, then used for both
+        steps.
+
+        Parameters
+        ----------
+        X : iterable of str, or of list of str
+            Texts; at ``level="token"``, pre-split word lists.
+        y : None
+            Ignored.
+        **fit_params : dict
+            Passed to :meth:`fit` (none is used).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_rows, n_logits_ + embedding_dim_)
+            As :meth:`transform`.
+        """
+        if isinstance(X, Iterator):  # fit would exhaust it
+            X = list(X)
+        return self.fit(X, y, **fit_params).transform(X)
+
+    def _settings(self):
+        """The parameters read after ``fit`` whose change needs a new ``fit``."""
+        cache_dir = self.cache_dir
+        return {
+            "level": self.level,
+            "cache_dir": None if cache_dir is None else os.fspath(cache_dir),
+        }
+
+    def _check_settings(self):
+        """Refuse to mix the fitted state with ``level``/``cache_dir`` set since.
+
+        The model class, its final layer and the cache store are chosen by
+        ``fit``: reading the new value of either parameter next to them would
+        serve rows of the wrong layer or write to the old folder.
+        """
+        fitted = getattr(self, "_fit_settings", None)
+        if fitted is None:  # fitted before these settings were recorded
+            return
+        for name, value in self._settings().items():
+            if value != fitted[name]:
+                raise ValueError(
+                    f"this FeatureExtractor was fitted with {name}="
+                    f"{fitted[name]!r}, but {name} is now {value!r} (changed with "
+                    "set_params after fit); call fit() again to use it."
+                )
 
     def _check_shared_model(self):
         """Refuse to serve or store rows once the caller's model has changed.
@@ -763,7 +940,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         return store
 
     def _namespace_descriptor(self):
-        return {
+        descriptor = {
             "schema_version": SCHEMA_VERSION,
             "model_fingerprint": self.model_fingerprint_,
             "tokenizer_fingerprint": self.tokenizer_fingerprint_,
@@ -775,6 +952,12 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             "padding_side": self.padding_side_,
             "n_features": int(self.n_features_out_),
         }
+        if self.level == "sequence" and _FAMILIES[self.model_type_][0]:
+            # decoder rows of alien_sk 0.1 could be read at a trailing
+            # pad_token_id: a namespace of their own keeps them from being
+            # served (encoder namespaces, whose rows are unchanged, stay)
+            descriptor["pooling"] = _DECODER_POOLING
+        return descriptor
 
     def transform(self, X):
         """Features of each text: ``[logits | embedding]``, float32.
@@ -794,6 +977,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             One row per text (per word at token level, see
             :meth:`sentence_index`), in input order.
         """
+        if self._is_fitted():
+            self._check_settings()
         texts = self._check_texts(X)
         if not self._is_fitted():
             self.fit(texts)
@@ -802,7 +987,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         token = self.level == "token"
 
         keys = [text_key(t) for t in texts]
-        first = {}
+        first = {}  # key -> index of its first text
         for i, key in enumerate(keys):
             first.setdefault(key, i)
         uniq_keys = list(first)
@@ -810,18 +995,30 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         n_rows = [len(t) for t in uniq_texts] if token else None
         found = store.get(uniq_keys, n_rows)
         missing = [j for j, r in enumerate(found) if r is None]
+        if not token:
+            # one row per distinct text, then one per text (in input order)
+            uniq_rows = np.empty((len(uniq_keys), self.n_features_out_), np.float32)
+            for j, rows in enumerate(found):
+                if rows is not None:
+                    uniq_rows[j] = rows[0]
+            del found
         if missing:
             self._ensure_model()
             computed = self._compute(
                 [uniq_texts[j] for j in missing], [uniq_keys[j] for j in missing], store
             )
-            for j, rows in zip(missing, computed, strict=True):
-                found[j] = rows
-        by_key = dict(zip(uniq_keys, found, strict=True))
+            if not token:
+                uniq_rows[missing] = computed
+            else:
+                for j, rows in zip(missing, computed, strict=True):
+                    found[j] = rows
         if not token:
-            return np.concatenate([by_key[k] for k in keys], axis=0).astype(
-                np.float32, copy=False
-            )
+            if len(uniq_keys) == len(keys):  # no duplicates
+                return uniq_rows
+            for j, k in enumerate(uniq_keys):  # key -> its row in uniq_rows
+                first[k] = j
+            return uniq_rows[np.fromiter((first[k] for k in keys), np.int64, len(keys))]
+        by_key = dict(zip(uniq_keys, found, strict=True))
         parts = [by_key[k] for k in keys]
         if not any(p.shape[0] for p in parts):
             out = np.empty((0, self.n_features_out_), dtype=np.float32)
@@ -882,38 +1079,97 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
     # -- the forward passes ----------------------------------------------------------
     def _tokenize(self, texts):
-        """Token ids of each text (list of dicts of lists) and word maps."""
+        """Token ids of ``texts`` and, at token level, word maps: an ``_Encoded``.
+
+        The tokenizer runs on :data:`_TOKENIZE_CHUNK` texts at a time and only
+        flat integer arrays are kept, so memory grows with the number of
+        tokens, not with the tokenizer's per-text objects. A text that
+        tokenizes to no token is fed as ``_empty_id``.
+        """
         tok = self._tokenizer
         token = self.level == "token"
-        L = self.max_length_
-        kwargs = {"truncation": True, "max_length": L, "padding": False}
+        L = int(self.max_length_)
+        kwargs = {
+            "truncation": True,
+            "max_length": L,
+            "padding": False,
+            "return_attention_mask": False,
+        }
         if token:
             kwargs["is_split_into_words"] = True
-        enc = tok(texts, **kwargs)
-        encodings = getattr(enc, "encodings", None)
-        keys = [k for k in ("input_ids", "token_type_ids") if k in enc]
-        feats = [{k: list(enc[k][i]) for k in keys} for i in range(len(texts))]
-        if encodings is not None:
-            truncated = np.array([bool(e.overflowing) for e in encodings])
-        else:  # python tokenizer: compare with untruncated lengths
-            kw = {"is_split_into_words": True} if token else {}
-            full = tok(texts, truncation=False, padding=False, **kw)["input_ids"]
-            truncated = np.array([len(ids) > L for ids in full])
-        word_pos = None
-        if token:
-            word_pos = []
-            for i, words in enumerate(texts):
-                pos = np.full(len(words), -1, dtype=np.int64)
-                for t, w in enumerate(enc.word_ids(i)):
-                    if w is not None and pos[w] < 0:
-                        pos[w] = t
-                word_pos.append(pos)
-        for f in feats:
-            if not f["input_ids"]:
-                f["input_ids"] = [self._empty_id]
-                if "token_type_ids" in f:
-                    f["token_type_ids"] = [0]
-        return feats, truncated, word_pos
+        ids_parts, type_parts, length_parts, cut_parts = [], [], [], []
+        word_pos = [] if token else None
+        for start in range(0, len(texts), _TOKENIZE_CHUNK):
+            chunk = texts[start : start + _TOKENIZE_CHUNK]
+            enc = tok(chunk, **kwargs)
+            ids = enc["input_ids"]
+            types = enc["token_type_ids"] if "token_type_ids" in enc else None
+            encodings = getattr(enc, "encodings", None)
+            if encodings is not None:
+                cut = [bool(e.overflowing) for e in encodings]
+            else:  # python tokenizer: compare with untruncated lengths
+                kw = {"is_split_into_words": True} if token else {}
+                full = tok(chunk, truncation=False, padding=False, **kw)["input_ids"]
+                cut = [len(f) > L for f in full]
+            pos_chunk = None
+            if token:
+                pos_chunk = []
+                for i, words in enumerate(chunk):
+                    pos = np.full(len(words), -1, dtype=np.int64)
+                    for t, w in enumerate(enc.word_ids(i)):
+                        if w is not None and pos[w] < 0:
+                            pos[w] = t
+                    pos_chunk.append(pos)
+            lengths = [len(row) for row in ids]
+            if max(lengths) > L:
+                self._cut_untruncated(ids, types, cut, pos_chunk, L)
+                lengths = [len(row) for row in ids]
+            if min(lengths) == 0:
+                ids = [row if row else [self._empty_id] for row in ids]
+                if types is not None:
+                    types = [row if row else [0] for row in types]
+                lengths = [len(row) for row in ids]
+            n = sum(lengths)
+            ids_parts.append(_compact(itertools.chain.from_iterable(ids), n))
+            if types is not None:
+                type_parts.append(_compact(itertools.chain.from_iterable(types), n))
+            length_parts.append(np.asarray(lengths, dtype=np.int64))
+            cut_parts.append(np.asarray(cut, dtype=bool))
+            if token:
+                word_pos.extend(pos_chunk)
+            del enc, ids, types, encodings
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate(length_parts), out=offsets[1:])
+        return _Encoded(
+            np.concatenate(ids_parts),
+            np.concatenate(type_parts) if type_parts else None,
+            offsets,
+            np.concatenate(cut_parts),
+            word_pos,
+        )
+
+    def _cut_untruncated(self, ids, types, cut, word_pos, L):
+        """Cut encodings longer than ``L`` that the tokenizer left whole.
+
+        ``fit`` refuses a ``max_length`` the special tokens fill, the usual
+        reason for a tokenizer not to truncate; whatever the reason, a text
+        longer than ``max_length`` is cut on the tokenizer's truncation side
+        and counted as truncated, rather than overflowing the model.
+        """
+        left = getattr(self._tokenizer, "truncation_side", "right") == "left"
+        for i, row in enumerate(ids):
+            n = len(row)
+            if n <= L:
+                continue
+            keep = slice(n - L, n) if left else slice(0, L)
+            ids[i] = row[keep]
+            if types is not None:
+                types[i] = types[i][keep]
+            cut[i] = True
+            if word_pos is not None:
+                pos = word_pos[i] - (n - L if left else 0)
+                pos[(word_pos[i] < 0) | (pos < 0) | (pos >= L)] = -1
+                word_pos[i] = pos
 
     @staticmethod
     def _warn_tokenless_words(texts, word_pos, truncated):
@@ -940,24 +1196,33 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 stacklevel=4,
             )
 
-    def _batch(self, feats, idx):
+    def _batch(self, enc, idx):
+        """Padded model inputs of texts ``idx`` of ``enc`` (an ``_Encoded``)."""
         import torch
 
-        lengths = [len(feats[i]["input_ids"]) for i in idx]
-        T = max(lengths)
+        idx = np.asarray(idx, dtype=np.int64)
+        starts, stops = enc.offsets[idx], enc.offsets[idx + 1]
+        lengths = stops - starts
+        T = int(lengths.max())
         B = len(idx)
         left = self.padding_side_ == "left"
-        arrays = {
-            k: np.full((B, T), self._pad_id if k == "input_ids" else 0, dtype=np.int64)
-            for k in feats[idx[0]]
-        }
-        mask = np.zeros((B, T), dtype=np.int64)
-        for r, i in enumerate(idx):
-            n = lengths[r]
-            sl = slice(T - n, T) if left else slice(0, n)
-            for k, arr in arrays.items():
-                arr[r, sl] = feats[i][k]
-            mask[r, sl] = 1
+        cols = np.arange(T)
+        # row-major order of the True cells is each text's tokens in order
+        if left:
+            filled = cols >= (T - lengths)[:, None]
+        else:
+            filled = cols < lengths[:, None]
+        arrays = {"input_ids": np.full((B, T), self._pad_id, dtype=np.int64)}
+        sources = {"input_ids": enc.ids}
+        if enc.types is not None:
+            arrays["token_type_ids"] = np.zeros((B, T), dtype=np.int64)
+            sources["token_type_ids"] = enc.types
+        for k, arr in arrays.items():
+            src = sources[k]
+            arr[filled] = np.concatenate(
+                [src[a:b] for a, b in zip(starts.tolist(), stops.tolist(), strict=True)]
+            )
+        mask = filled.astype(np.int64)
         arrays["attention_mask"] = mask
         if self._decoder:
             arrays["position_ids"] = np.maximum(np.cumsum(mask, axis=1) - 1, 0)
@@ -965,12 +1230,20 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         return {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}, T, left
 
     def _compute(self, texts, keys, store):
-        """Run the model on ``texts`` (cache misses); store and return rows."""
+        """Run the model on ``texts`` (cache misses); store and return rows.
+
+        Returns an array of shape ``(len(texts), n_features_out_)`` at
+        sequence level, filled in place batch after batch (no per-text object
+        outlives its batch, which would fragment the heap between the
+        model's large temporary buffers), and a list of one array of rows per
+        sentence at token level.
+        """
         import torch
         from tqdm.auto import tqdm
 
         token = self.level == "token"
-        feats, truncated, word_pos = self._tokenize(texts)
+        enc = self._tokenize(texts)
+        truncated, word_pos = enc.truncated, enc.word_pos
         n_trunc = int(truncated.sum())
         if n_trunc:
             unit = "sentences" if token else "texts"
@@ -985,13 +1258,16 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         if token:
             self._warn_tokenless_words(texts, word_pos, truncated)
         todo = [i for i in range(len(texts)) if not token or len(texts[i])]
-        lengths = np.array([len(feats[i]["input_ids"]) for i in todo])
+        lengths = enc.lengths[todo]
         order = [todo[j] for j in np.argsort(-lengths, kind="stable")]
-        results = [None] * len(texts)
         F = self.n_features_out_
-        for i in range(len(texts)):
-            if token and not len(texts[i]):
-                results[i] = np.empty((0, F), dtype=np.float32)
+        if token:
+            results = [None] * len(texts)
+            for i in range(len(texts)):
+                if not len(texts[i]):
+                    results[i] = np.empty((0, F), dtype=np.float32)
+        else:
+            results = np.empty((len(texts), F), dtype=np.float32)
 
         captured = {}
 
@@ -1001,12 +1277,16 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         def hook(module, args, output):
             captured["logits"] = output
 
+        def flush(pending):
+            store.put(
+                [keys[i] for i in pending],
+                [results[i] if token else results[i : i + 1] for i in pending],
+            )
+
         show = self._show_progress()
-        pending_keys, pending_rows, n_pending = [], [], 0
-        for i in range(len(texts)):
-            if results[i] is not None:
-                pending_keys.append(keys[i])
-                pending_rows.append(results[i])
+        # texts computed but not stored yet, and their number of rows
+        pending = [i for i in range(len(texts)) if token and not len(texts[i])]
+        n_pending = 0
         model = self._model
         handles = [
             self._head.register_forward_pre_hook(pre_hook),
@@ -1017,6 +1297,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             if hasattr(model.config, "get_text_config")
             else model.config
         )
+        # the config's own pad id decides the pooled token (read before a
+        # temporary one is set for batching)
+        pool_pad_id = _config_pad_token_id(model)
         restore_pad = self._decoder and getattr(cfg, "pad_token_id", None) is None
         if restore_pad:
             cfg.pad_token_id = self._pad_id
@@ -1032,48 +1315,48 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             ):
                 for start in range(0, len(order), self.batch_size):
                     idx = order[start : start + self.batch_size]
-                    batch, T, left = self._batch(feats, idx)
+                    batch, T, left = self._batch(enc, idx)
                     captured.clear()
                     model(**batch)
                     emb, logits = captured["emb"], captured["logits"]
                     if token:
-                        rows = self._token_rows(
-                            idx, emb, logits, feats, word_pos, T, left
-                        )
+                        rows = self._token_rows(idx, emb, logits, enc, T, left)
+                        for i, row in zip(idx, rows, strict=True):
+                            results[i] = row
+                            n_pending += row.shape[0] or 1
                     else:
-                        if emb.dim() == 3:  # decoder: last non-pad token
-                            mask = batch["attention_mask"]
-                            ar = torch.arange(T, device=mask.device)
-                            last = (ar * mask).argmax(dim=1)
-                            sel = torch.arange(len(idx), device=mask.device)
+                        if emb.dim() == 3:  # decoder: the token it pools
+                            last = _pooled_positions(
+                                batch["input_ids"],
+                                batch["attention_mask"],
+                                pool_pad_id,
+                            )
+                            sel = torch.arange(len(idx), device=last.device)
                             emb, logits = emb[sel, last], logits[sel, last]
-                        out = torch.cat([logits, emb], dim=1).float().cpu().numpy()
-                        rows = [out[r : r + 1] for r in range(len(idx))]
-                    for i, row in zip(idx, rows, strict=True):
-                        results[i] = row
-                        pending_keys.append(keys[i])
-                        pending_rows.append(row)
-                        n_pending += row.shape[0] or 1
+                        out = torch.cat([logits, emb], dim=1).float().cpu()
+                        results[idx] = out.numpy()
+                        n_pending += len(idx)
+                    pending.extend(idx)
                     if n_pending >= _FLUSH_ROWS:
-                        store.put(pending_keys, pending_rows)
-                        pending_keys, pending_rows, n_pending = [], [], 0
+                        flush(pending)
+                        pending, n_pending = [], 0
                     bar.update(len(idx))
         finally:
             for h in handles:
                 h.remove()
             if restore_pad:
                 cfg.pad_token_id = None
-        store.put(pending_keys, pending_rows)
+        flush(pending)
         return results
 
-    def _token_rows(self, idx, emb, logits, feats, word_pos, T, left):
+    def _token_rows(self, idx, emb, logits, enc, T, left):
         import torch
 
         out = torch.cat([logits, emb], dim=2).float().cpu().numpy()
         rows = []
         for r, i in enumerate(idx):
-            pos = word_pos[i]
-            n = len(feats[i]["input_ids"])
+            pos = enc.word_pos[i]
+            n = int(enc.offsets[i + 1] - enc.offsets[i])
             offset = T - n if left else 0
             row = np.full((pos.shape[0], out.shape[2]), np.nan, dtype=np.float32)
             ok = pos >= 0
@@ -1111,6 +1394,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             and ``size_bytes``.
         """
         check_is_fitted(self, "model_fingerprint_")
+        self._check_settings()
         return self._get_store().info()
 
     def clear_cache(self, all_namespaces=False):
@@ -1128,4 +1412,5 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             Number of cached texts of this namespace that were removed.
         """
         check_is_fitted(self, "model_fingerprint_")
+        self._check_settings()
         return self._get_store().clear(all_namespaces=all_namespaces)

@@ -13,7 +13,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from alien_sk._cache import FeatureStore, NullStore, text_key
-from alien_sk.exceptions import CacheWarning
+from alien_sk.exceptions import CacheWarning, TruncationWarning
 from alien_sk.features import FeatureExtractor
 
 torch = pytest.importorskip("torch")
@@ -401,3 +401,80 @@ def test_einval_from_a_damaged_shard_counts_as_corrupt(tmp_path, monkeypatch):
     with pytest.warns(CacheWarning, match="corrupt"):
         assert FeatureStore(tmp_path, {"n_features": 2}).get([key]) == [None]
     assert os.listdir(store._shard_dir) == []
+
+
+def _descriptor_of_alien_sk_0_1(fe):
+    """The namespace settings of alien_sk 0.1, written out by hand."""
+    return {
+        "schema_version": 1,
+        "model_fingerprint": fe.model_fingerprint_,
+        "tokenizer_fingerprint": fe.tokenizer_fingerprint_,
+        "model_type": fe.model_type_,
+        "layer": fe.layer_,
+        "level": fe.level,
+        "max_length": fe.max_length_,
+        "dtype": fe.dtype_,
+        "padding_side": fe.padding_side_,
+        "n_features": fe.n_features_out_,
+    }
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2", "llama"])
+def test_decoder_rows_of_the_old_pooling_rule_are_not_served(
+    family, tmp_path, tiny_model_path
+):
+    # alien_sk 0.1 read decoders at the last attended token, even when it was
+    # config.pad_token_id: its decoder rows must not be served; encoder rows
+    # did not change, so their caches (the demo's BERT features) stay valid
+    path = tiny_model_path(family)
+    fe = _fe(path, tmp_path).fit()
+    planted = np.full((1, fe.n_features_out_), 7.0, np.float32)
+    old = FeatureStore(tmp_path, _descriptor_of_alien_sk_0_1(fe))
+    old.put([text_key(t) for t in TEXTS], [planted] * len(TEXTS))
+    X = fe.transform(TEXTS)
+    if family == "bert":
+        assert fe.cache_info()["path"] == old.path
+        np.testing.assert_array_equal(X, np.repeat(planted, len(TEXTS), axis=0))
+        return
+    assert fe.cache_info()["path"] != old.path
+    model = tf.AutoModelForSequenceClassification.from_pretrained(path).eval()
+    tok = tf.AutoTokenizer.from_pretrained(path)
+    for i, text in enumerate(TEXTS):
+        # an empty text is fed as the BOS (else EOS) token
+        bos = tok.bos_token_id
+        ids = tok(text)["input_ids"] or [bos if bos is not None else tok.eos_token_id]
+        with torch.no_grad():
+            own = model(input_ids=torch.tensor([ids])).logits[0].numpy()
+        np.testing.assert_allclose(X[i, : fe.n_logits_], own, atol=1e-5)
+
+
+def test_each_transform_call_writes_its_own_shard(tmp_path, tiny_model_path):
+    # as the module docstring of alien_sk._cache says: batch the calls
+    fe = _fe(tiny_model_path("bert"), tmp_path).fit()
+    for text in MORE[:3]:
+        fe.transform([text])
+    assert fe.cache_info()["n_shards"] == 3
+    fe.transform(MORE[3:20])
+    info = fe.cache_info()
+    assert info["n_shards"] == 4 and info["n_entries"] == 20
+
+
+def test_truncation_warning_counts_only_texts_run_through_the_model(
+    tmp_path, tiny_model_path
+):
+    # as the max_length docstring says: rows served from the cache are the
+    # truncated text's, but are not counted again
+    texts = [" ".join(["good movie"] * 50), "bad"]
+    path = tiny_model_path("bert")
+    with pytest.warns(TruncationWarning, match="^1 of 2 texts"):
+        X = _fe(path, tmp_path, max_length=16).fit_transform(texts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncationWarning)
+        again = _fe(path, tmp_path, max_length=16).fit_transform(texts)
+    np.testing.assert_array_equal(again, X)
+    model = tf.AutoModelForSequenceClassification.from_pretrained(path).eval()
+    tok = tf.AutoTokenizer.from_pretrained(path)
+    ids = tok(texts[0], truncation=True, max_length=16)["input_ids"]
+    with torch.no_grad():
+        own = model(input_ids=torch.tensor([ids])).logits[0].numpy()
+    np.testing.assert_allclose(again[0, :3], own, atol=1e-5)

@@ -627,3 +627,47 @@ def test_predictor_saved_with_a_legacy_tokenizer_fingerprint_loads(tmp_path, fit
     config.write_text(json.dumps(settings))
     with pytest.raises(ValueError, match="tokenizer fingerprint mismatch"):
         AlienPredictor.load(out, device="cpu")
+
+
+@pytest.mark.parametrize("family", ["gpt2", "llama"])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_decoder_with_a_config_pad_token_reads_where_the_model_pools(
+    family, side, fitted
+):
+    """Texts ending with config.pad_token_id (EOS, as set for fine-tuning): the
+    logits are the model's own unbatched ones, for the module and predictor."""
+    import transformers
+
+    path, _, est = fitted(family)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(path)
+    model = model.eval()
+    tok = transformers.AutoTokenizer.from_pretrained(path)
+    tok.pad_token = tok.eos_token
+    tok.padding_side = side
+    model.config.pad_token_id = tok.pad_token_id
+    eos = tok.eos_token
+    texts = [f"the movie was good{eos}", f"bad{eos}", f"a{eos} b", eos, "plot"]
+    own = []
+    for text in texts:
+        with torch.no_grad():
+            ids = torch.tensor([tok(text)["input_ids"]])
+            own.append(model(input_ids=ids).logits[0].numpy())
+    own = np.stack(own)
+    head = AlienHead.from_estimator(est, dtype="float64")
+    clf = AlienClassifier(model, head).eval()
+    enc = tok(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        out = clf(**enc)
+    np.testing.assert_allclose(out.logits.numpy(), own, rtol=0, atol=ATOL_F32)
+    predictor = AlienPredictor(
+        model, head, tokenizer=tok, batch_size=2, device="cpu", progress_bar=False
+    )
+    pred = predictor.predict(texts)
+    np.testing.assert_allclose(pred.logits, own, rtol=0, atol=ATOL_F32)
+    # and FeatureExtractor's rows, as AlienClassifier documents
+    fe = FeatureExtractor(model, tokenizer=tok, device="cpu", progress_bar=False)
+    X = fe.fit_transform(texts)
+    np.testing.assert_allclose(X[:, :3], own, rtol=0, atol=ATOL_F32)
+    np.testing.assert_allclose(
+        pred.uncertainty, est.predict_uncertainty(X), rtol=0, atol=ATOL_F32
+    )

@@ -572,3 +572,179 @@ def test_shared_model_cast_in_place_is_refused(tiny_model_path):
     model.half()  # same parameters, same versions, new dtype and storage
     with pytest.raises(ValueError, match="changed after fit"):
         fe.transform(TEXTS[:1])
+
+
+# texts ending with the EOS token, one holding it inside, one made of it alone
+# and the empty text (fed as one BOS/EOS token): where a decoder pools
+EOS_TEXTS = ["the movie was good{eos}", "bad{eos}", "a{eos} b", "{eos}", "", "plot"]
+
+
+@pytest.mark.parametrize("family", DECODERS)
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_decoder_pools_where_the_model_does(family, side, tiny_model_path):
+    """Rows equal the model's own unpadded logits, trailing pad_token_id or not.
+
+    transformers' decoders pool at the last token that is not
+    ``config.pad_token_id`` (EOS here, as usually set for fine-tuning), and
+    at the last token when the config has none.
+    """
+    path = tiny_model_path(family)
+    rows = {}
+    for config_pad in (True, False):
+        model, tok = _load(path, padding_side=side)
+        texts = [t.format(eos=tok.eos_token) for t in EOS_TEXTS]
+        if config_pad:
+            tok.pad_token = tok.eos_token
+            model.config.pad_token_id = tok.pad_token_id
+        fe = _extractor(model, tokenizer=tok, batch_size=3)
+        X = fe.fit_transform(texts)
+        assert model.config.pad_token_id == (tok.eos_token_id if config_pad else None)
+        for i, text in enumerate(texts):
+            own = _single_forward(model, tok, text)
+            np.testing.assert_allclose(X[i, :N_LABELS], own, atol=1e-5, rtol=0)
+        rows[config_pad] = X
+    # the two rules differ where a text ends with EOS, not elsewhere
+    assert np.abs(rows[True][0] - rows[False][0]).max() > 1e-3
+    np.testing.assert_allclose(rows[True][-1], rows[False][-1], atol=1e-5)
+
+
+def test_set_params_level_or_cache_dir_after_fit_needs_fit(tmp_path, tiny_model_path):
+    """transform uses what fit loaded: a level or cache_dir set since is refused."""
+    token_path, seq_path = tiny_model_path("bert", "token"), tiny_model_path("bert")
+    fe = _extractor(token_path, level="token").fit()
+    fe.set_params(level="sequence")
+    # (it used to serve the token classifier's [SEP] row for each text)
+    with pytest.raises(ValueError, match="fitted with level='token'.*call fit"):
+        fe.transform(["the movie", "bad"])
+    # a new fit loads the sequence classifier: its own logits
+    X = fe.set_params(model=seq_path).fit().transform(["the movie", "bad"])
+    model, tok = _load(seq_path)
+    for i, text in enumerate(["the movie", "bad"]):
+        np.testing.assert_allclose(
+            X[i, :N_LABELS], _single_forward(model, tok, text), atol=1e-5
+        )
+    fe = _extractor(seq_path).fit()
+    fe.set_params(level="token")
+    # (it used to raise an IndexError from the sequence classifier's output)
+    with pytest.raises(ValueError, match="fitted with level='sequence'"):
+        fe.transform([["the", "movie"], ["bad"]])
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    fe = _extractor(seq_path, cache_dir=first).fit()
+    fe.transform(["a"])
+    fe.set_params(cache_dir=second)
+    for call in (lambda: fe.transform(["b"]), fe.cache_info, fe.clear_cache):
+        with pytest.raises(ValueError, match="fitted with cache_dir=.*first"):
+            call()
+    assert not second.exists() and first.exists()
+    X = fe.fit().transform(["b"])
+    assert fe.cache_info()["path"].startswith(str(second))
+    assert fe.cache_info()["n_entries"] == 1
+    np.testing.assert_allclose(
+        X[0, :N_LABELS], _single_forward(model, tok, "b"), atol=1e-5
+    )
+    # the same folder as a path-like object is no change
+    fe.set_params(cache_dir=str(second))
+    fe.transform(["b"])
+
+
+@pytest.mark.parametrize("level", ["sequence", "token"])
+def test_max_length_must_exceed_the_special_tokens(level, tiny_model_path):
+    # BERT adds [CLS] and [SEP]: a limit of 2 leaves no room for text, and the
+    # tokenizer then truncated nothing (a long text crashed the model)
+    path = tiny_model_path("bert", level)
+    for max_length in (1, 2):
+        with pytest.raises(ValueError, match=rf"max_length={max_length} .*adds 2 sp"):
+            _extractor(path, max_length=max_length, level=level).fit()
+    if level == "sequence":
+        model, tok = _load(path)
+        long = " ".join(["zebras"] * 40)
+        with pytest.warns(TruncationWarning, match="1 of 1 texts"):
+            X = _extractor(path, max_length=3).fit_transform([long])
+        ids = tok(long)["input_ids"]
+        with torch.no_grad():  # [CLS], the first token, [SEP]
+            ref = model(input_ids=torch.tensor([[ids[0], ids[1], ids[-1]]])).logits
+        np.testing.assert_allclose(X[0, :N_LABELS], ref[0].numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("level", ["sequence", "token"])
+def test_encoding_the_tokenizer_left_too_long_is_cut_and_counted(
+    level, tiny_model_path, monkeypatch
+):
+    # should a tokenizer return a text longer than max_length (as it does when
+    # the special tokens alone fill it), the text is cut and counted as
+    # truncated instead of being fed past max_length
+    path = tiny_model_path("bert", level)
+    fe = _extractor(path, level=level, max_length=3).fit()
+    model, tok = _load(path, task=level)
+    original = type(fe._tokenizer).__call__
+
+    def no_truncation(self, *args, **kwargs):
+        kwargs["truncation"] = False
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(fe._tokenizer), "__call__", no_truncation)
+    text = ["the", "movie", "was"] if level == "token" else "the movie was"
+    kw = {"is_split_into_words": True} if level == "token" else {}
+    ids = tok(text, **kw)["input_ids"]
+    assert len(ids) == 5
+    with pytest.warns(TruncationWarning, match="1 of 1"):
+        X = fe.transform([text])
+    with torch.no_grad():  # [CLS], "the", "movie"
+        ref = model(input_ids=torch.tensor([ids[:3]])).logits[0].numpy()
+    if level == "sequence":
+        np.testing.assert_allclose(X[0, :N_LABELS], ref, atol=1e-5)
+    else:  # words read at their tokens; the word cut off is NaN
+        np.testing.assert_allclose(X[:2, :N_LABELS], ref[1:3], atol=1e-5)
+        assert np.isnan(X[2]).all()
+
+
+def test_fit_transform_reads_an_iterator_once(tiny_model_path):
+    path = tiny_model_path("bert")
+    X = _extractor(path).fit_transform(t for t in TEXTS)
+    model, tok = _load(path)
+    assert X.shape[0] == len(TEXTS)
+    for i, text in enumerate(TEXTS):
+        np.testing.assert_allclose(
+            X[i, :N_LABELS], _single_forward(model, tok, text), atol=1e-5
+        )
+    words = iter([["the", "movie"], ["bad"]])
+    X = _extractor(tiny_model_path("bert", "token"), level="token").fit_transform(words)
+    assert X.shape[0] == 3
+
+
+@pytest.mark.parametrize("family", ["bert", "llama"])
+def test_tokenized_in_chunks_same_rows(family, tiny_model_path, monkeypatch):
+    """Chunked tokenization keeps order, dedup, sorting, warnings and rows."""
+    import alien_sk.features as features
+
+    monkeypatch.setattr(features, "_TOKENIZE_CHUNK", 3)
+    path = tiny_model_path(family)
+    model, tok = _load(path)
+    calls = []
+    original = type(tok).__call__
+
+    def spy(self, text, *args, **kwargs):
+        calls.append(len(text) if isinstance(text, list) else 1)
+        return original(self, text, *args, **kwargs)
+
+    long = " ".join(["good movie"] * 40)
+    texts = TEXTS + [long] + TEXTS[::-1] + [long + " bad"]
+    n_long = sum(len(tok(t)["input_ids"]) > 20 for t in set(texts))
+    assert n_long >= 2
+    fe = _extractor(path, batch_size=4, max_length=20).fit()
+    monkeypatch.setattr(type(tok), "__call__", spy)
+    with pytest.warns(TruncationWarning, match=rf"^{n_long} of 9 texts") as rec:
+        X = fe.transform(texts)
+    monkeypatch.undo()
+    assert len([w for w in rec if issubclass(w.category, TruncationWarning)]) == 1
+    assert calls and max(calls) <= 3  # 9 distinct texts, 3 at a time
+    for i, text in enumerate(texts):
+        ids = tok(text, truncation=True, max_length=20)["input_ids"]
+        if not ids:  # as _single_forward
+            ids = [
+                tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+            ]
+        with torch.no_grad():
+            ref = model(input_ids=torch.tensor([ids])).logits[0].numpy()
+        np.testing.assert_allclose(X[i, :N_LABELS], ref, atol=1e-5)
