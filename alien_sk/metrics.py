@@ -949,7 +949,10 @@ def make_uncertainty_scorer(
     -------
     scorer : callable
         ``scorer(estimator, X, y, sample_weight=None) -> float``, greater is
-        better. ``sample_weight``, when given, is passed to the metric.
+        better. ``sample_weight``, when given, is passed to the metric. Under
+        metadata routing, ``scorer.set_score_request(sample_weight=True)``
+        asks cross-validation tools for the weights, as scikit-learn's
+        scorers do.
 
     See Also
     --------
