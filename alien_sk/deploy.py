@@ -400,6 +400,35 @@ class AlienOutput(NamedTuple):
     uncertainty: torch.Tensor
 
 
+def _refuse_token_classifier(model, local_files_only=True):
+    """The deploy path serves sequence classifiers: refuse a token classifier.
+
+    ``model`` is a model object (judged by its class) or a folder (judged by
+    the ``architectures`` of its config).
+    """
+    if isinstance(model, nn.Module):
+        names = [type(model).__name__]
+    else:
+        import transformers
+
+        try:
+            config = transformers.AutoConfig.from_pretrained(
+                model, local_files_only=local_files_only
+            )
+        except (OSError, ValueError):
+            return  # FeatureExtractor reports an unloadable folder
+        names = list(getattr(config, "architectures", None) or [])
+    for name in names:
+        if name.endswith("ForTokenClassification"):
+            raise ValueError(
+                f"{name} is a token classification model; AlienClassifier and "
+                "AlienPredictor serve sequence classifiers only "
+                "(AutoModelForSequenceClassification). For word-level "
+                "uncertainty use FeatureExtractor(level='token') with an "
+                "AlienUncertaintyEstimator."
+            )
+
+
 def _final_linear(model, level="sequence"):
     """Name of the final ``nn.Linear`` of a classifier, and whether it is a decoder.
 
@@ -411,6 +440,8 @@ def _final_linear(model, level="sequence"):
             f"no known final classification layer for model_type={model_type!r}; "
             f"supported model types: {', '.join(sorted(_FAMILIES))}."
         )
+    if level == "sequence":
+        _refuse_token_classifier(model)
     _check_task(model, level, saved_as=False)
     decoder, seq_layer, tok_layer = _FAMILIES[model_type]
     layer = tok_layer if level == "token" else seq_layer
@@ -767,6 +798,7 @@ default=None
                 f"head must be an AlienHead (see AlienHead.from_estimator); got "
                 f"{type(head).__name__}."
             )
+        _refuse_token_classifier(model, local_files_only)
         fe = FeatureExtractor(
             model,
             tokenizer=tokenizer,

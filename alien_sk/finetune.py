@@ -367,6 +367,10 @@ def _load(task, model, num_labels, label_names):
         )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    if net.config.pad_token_id is None:
+        # transformers' decoder classifiers refuse batches without a pad id in
+        # the config (also when only the tokenizer has one), and pool at the
+        # last token that is not it
         net.config.pad_token_id = tokenizer.pad_token_id
     # did the folder hold (any part of) a classification head? Without one,
     # every head parameter is "missing" and was just drawn from the seeded RNG

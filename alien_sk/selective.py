@@ -387,6 +387,8 @@ def abstain_mask(uncertainty, threshold):
             "uncertainty contains NaN (first at row "
             f"{int(np.flatnonzero(np.isnan(uncertainty))[0])})."
         )
+    if threshold != threshold:  # NaN: every comparison would answer
+        raise ValueError("threshold is NaN.")
     return uncertainty > threshold
 
 

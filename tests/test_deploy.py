@@ -671,3 +671,15 @@ def test_decoder_with_a_config_pad_token_reads_where_the_model_pools(
     np.testing.assert_allclose(
         pred.uncertainty, est.predict_uncertainty(X), rtol=0, atol=ATOL_F32
     )
+
+
+def test_token_classifiers_are_refused_with_a_deploy_message(tmp_path):
+    from _tiny_models import build_tiny_model, save_tiny_model
+
+    match = "token classification model; AlienClassifier and AlienPredictor serve"
+    model, _ = build_tiny_model("bert", task="token")
+    with pytest.raises(ValueError, match=match):
+        AlienClassifier(model, AlienHead(3, model.config.hidden_size))
+    path = save_tiny_model("bert", tmp_path / "tok", task="token")
+    with pytest.raises(ValueError, match=match):
+        AlienPredictor(path, AlienHead(3, model.config.hidden_size), device="cpu")

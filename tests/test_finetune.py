@@ -141,6 +141,24 @@ def test_decoder_without_pad_token(tmp_path):
     assert np.isfinite(res.losses).all()
 
 
+@pytest.mark.parametrize("family", ["gpt2", "qwen2"])
+def test_decoder_whose_tokenizer_has_a_pad_token_but_not_its_config(family, tmp_path):
+    # a common layout (tokenizer saved with pad = eos, config without a pad
+    # id); transformers refuses batches unless the config has one
+    import transformers
+
+    path = save_tiny_model(family, tmp_path / family, num_labels=2)
+    tok = transformers.AutoTokenizer.from_pretrained(path)
+    tok.pad_token = tok.eos_token
+    tok.save_pretrained(path)
+    assert transformers.AutoConfig.from_pretrained(path).pad_token_id is None
+    res = fine_tune(
+        TEXTS, LABELS, model=path, max_steps=1, batch_size=4, cache_dir=tmp_path
+    )
+    saved = transformers.AutoConfig.from_pretrained(res.path)
+    assert saved.pad_token_id == tok.eos_token_id
+
+
 def test_input_errors(bert_dir, tmp_path):
     with pytest.raises(ValueError, match="string object received"):
         fine_tune("one text", [0], model=bert_dir, cache_dir=tmp_path)

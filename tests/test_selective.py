@@ -350,3 +350,23 @@ def test_corrected_threshold_never_looser_with_a_large_delta():
             correction="clopper-pearson",
             delta=0.9,
         )
+
+
+def test_nan_threshold_is_refused():
+    from alien_sk.selective import SelectiveThreshold, abstain_mask
+
+    with pytest.raises(ValueError, match="threshold is NaN"):
+        abstain_mask([0.1, 0.2], float("nan"))
+    sel = SelectiveThreshold(
+        threshold=float("nan"),
+        coverage=1.0,
+        risk=0.0,
+        risk_upper_bound=None,
+        n_accepted=2,
+        n_errors=0,
+        target_risk=0.1,
+        correction=None,
+        delta=0.1,
+    )
+    with pytest.raises(ValueError, match="threshold is NaN"):
+        sel.abstain([0.1, 0.2])
