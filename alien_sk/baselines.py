@@ -537,7 +537,8 @@ class RelativeMahalanobis(Mahalanobis):
     covariance_estimator : covariance estimator, default=None
         None uses the plain scatter matrices. Otherwise an unfitted
         :mod:`sklearn.covariance` estimator, cloned and fitted once on the
-        class-centred embeddings and once on the embeddings themselves.
+        class-centred embeddings and once on the embeddings centred on
+        their mean.
 
     Attributes
     ----------
