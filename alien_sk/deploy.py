@@ -1043,7 +1043,9 @@ default=None
         The head's tensors are read onto the CPU, then moved to ``device``,
         so a predictor saved on a GPU machine loads on a CPU-only one. The
         classifier's weights and tokenizer are checked against the
-        fingerprints saved with the head.
+        fingerprints saved with the head (with a ``dtype`` other than the
+        saved one, the weights are read once more in the saved dtype, on the
+        CPU, for the check).
 
         Parameters
         ----------
@@ -1090,10 +1092,26 @@ default=None
         kwargs.setdefault("local_files_only", True)
         if dtype == "saved":
             dtype = settings["model_dtype"]
+        weights_ok = True
+        if dtype != settings["model_dtype"]:
+            # the fingerprint hashes the weights in the dtype they were saved
+            # in: check them in that dtype (on the CPU, before the predictor's
+            # own copy is loaded, so that only one copy is held at a time)
+            check = FeatureExtractor(
+                path,
+                tokenizer=kwargs.get("tokenizer"),
+                device="cpu",
+                dtype=settings["model_dtype"],
+                progress_bar=False,
+                local_files_only=kwargs["local_files_only"],
+            ).fit()
+            weights_ok = check.model_fingerprint_ == settings["model_fingerprint"]
+            del check
         predictor = cls(path, head, device=device, dtype=dtype, **kwargs)
         fe = predictor._extractor
-        same_dtype = fe.dtype_.removeprefix("torch.") == settings["model_dtype"]
-        if (same_dtype and fe.model_fingerprint_ != settings["model_fingerprint"]) or (
+        if fe.dtype_.removeprefix("torch.") == settings["model_dtype"]:
+            weights_ok = fe.model_fingerprint_ == settings["model_fingerprint"]
+        if not weights_ok or (
             not _same_tokenizer(fe._tokenizer, settings["tokenizer_fingerprint"])
         ):
             raise ValueError(

@@ -80,9 +80,8 @@ def _sha256_tensors(model):
     return h
 
 
-def _model_fingerprint(model):
-    """sha256 of the model's weights and of the output-relevant config."""
-    h = _sha256_tensors(model)
+def _config_json(model):
+    """The model config's output-relevant settings, as canonical JSON."""
     cfg = model.config.to_dict()
     for key in list(cfg):
         if key.startswith("_") or key in (
@@ -92,7 +91,13 @@ def _model_fingerprint(model):
             "torch_dtype",
         ):
             cfg.pop(key)
-    h.update(json.dumps(cfg, sort_keys=True, default=str).encode())
+    return json.dumps(cfg, sort_keys=True, default=str)
+
+
+def _model_fingerprint(model):
+    """sha256 of the model's weights and of the output-relevant config."""
+    h = _sha256_tensors(model)
+    h.update(_config_json(model).encode())
     return h.hexdigest()
 
 
@@ -153,13 +158,15 @@ def _same_tokenizer(tokenizer, fingerprint):
 
 
 def _module_state(model):
-    """Cheap witness of in-place changes: train mode and parameter versions.
+    """Cheap witness of in-place changes: train mode, parameters and config.
 
     torch bumps a tensor's ``_version`` on every in-place change (an optimizer
     step, ``mul_``, ``copy_``, ``load_state_dict``); replacing a parameter
     changes its identity; ``half()`` or ``to()`` change the dtype, device or
     storage. Buffers are left out: some models update caches
-    held in buffers (e.g. rotary embeddings) during an eval forward.
+    held in buffers (e.g. rotary embeddings) during an eval forward. The
+    config is part of the cache key too (``config.pad_token_id`` decides a
+    decoder's pooled token, for one).
     """
     return (
         any(m.training for m in model.modules()),
@@ -167,6 +174,7 @@ def _module_state(model):
             (id(p), p._version, p.dtype, p.device, p.data_ptr())
             for p in model.parameters()
         ),
+        _config_json(model),
     )
 
 
@@ -920,8 +928,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         if _module_state(self.model) != state:
             raise ValueError(
                 f"the {type(self.model).__name__} passed as model changed after "
-                "fit (its weights were modified in place, or it was switched to "
-                "train mode), so the cached features no longer describe it; call "
+                "fit (its weights or config were modified in place, or it was "
+                "switched to train mode), so the cached features no longer "
+                "describe it; call "
                 "fit() again (a fine-tuned model gets a new cache key)."
             )
 
@@ -1172,20 +1181,29 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 word_pos[i] = pos
 
     @staticmethod
-    def _warn_tokenless_words(texts, word_pos, truncated):
+    def _warn_tokenless_words(texts, word_pos, truncated, cut_left=False):
         """Warn about words the tokenizer maps to no token (rows of NaN).
 
         Such a word (e.g. a lone soft hyphen or zero-width space, which BERT's
-        normaliser deletes) never reaches the model. Words without a token
-        after the sentence's last tokenised word were cut off by
-        ``max_length`` instead (the truncation warning covers them).
+        normaliser deletes) never reaches the model. In a truncated sentence,
+        words without a token after its last tokenised word (before its
+        first, with ``cut_left``, the tokenizer's ``truncation_side="left"``)
+        were cut off by ``max_length`` instead (the truncation warning covers
+        them).
         """
         found = []
         for words, pos, cut in zip(texts, word_pos, truncated, strict=True):
-            if cut:  # only the words before the last tokenised one
+            offset = 0
+            if cut:  # only the words on the kept side of the cut
                 kept = np.flatnonzero(pos >= 0)
-                pos = pos[: kept[-1]] if kept.shape[0] else pos[:0]
-            found.extend((words, int(j)) for j in np.flatnonzero(pos < 0))
+                if not kept.shape[0]:
+                    continue
+                if cut_left:
+                    offset = int(kept[0])
+                    pos = pos[offset:]
+                else:
+                    pos = pos[: kept[-1]]
+            found.extend((words, offset + int(j)) for j in np.flatnonzero(pos < 0))
         if found:
             words, j = found[0]
             warnings.warn(
@@ -1256,7 +1274,12 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 stacklevel=3,
             )
         if token:
-            self._warn_tokenless_words(texts, word_pos, truncated)
+            self._warn_tokenless_words(
+                texts,
+                word_pos,
+                truncated,
+                getattr(self._tokenizer, "truncation_side", "right") == "left",
+            )
         todo = [i for i in range(len(texts)) if not token or len(texts[i])]
         lengths = enc.lengths[todo]
         order = [todo[j] for j in np.argsort(-lengths, kind="stable")]
