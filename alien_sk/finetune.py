@@ -548,7 +548,7 @@ def _read_cache(folder, settings):
         "warmup_fraction": [Interval(Real, 0, 1, closed="both")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "freeze_embeddings": ["boolean"],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both")],
         "cache_dir": [str, os.PathLike, None],
         "device": [str],
         "progress_bar": ["boolean"],
@@ -642,7 +642,7 @@ def fine_tune(
         CPU and fewer parameters to overfit with small training sets.
     random_state : int, default=0
         Seed of the new head's initialisation, of dropout and of the batch
-        order.
+        order, in ``[0, 2**32 - 1]``.
     cache_dir : str or path-like, default=None
         Folder holding the fine-tuned models. None uses
         ``get_data_home() / "models"`` (``$ALIEN_SK_HOME``, else
