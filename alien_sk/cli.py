@@ -80,7 +80,12 @@ def build_parser():
     )
     demo.add_argument("--results-dir", default="results", help="default: ./results")
     demo.add_argument("--device", default="cpu")
-    demo.add_argument("--n-jobs", type=int, default=1)
+    demo.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=1,
+        help="workers of the grid search (joblib: -1 uses every core)",
+    )
     demo.add_argument(
         "--refit",
         action="store_true",
@@ -104,6 +109,14 @@ def _int_at_least(minimum):
         return value
 
     return parse
+
+
+def _n_jobs(text):
+    """argparse type: joblib's ``n_jobs``, a non-zero integer."""
+    value = _int_at_least(-(2**31))(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must not be 0 (-1 uses every core)")
+    return value
 
 
 def main(argv=None):

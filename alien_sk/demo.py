@@ -856,7 +856,8 @@ def run_benchmark(
     device : str, default="cpu"
         Torch device of fine-tuning and feature extraction.
     n_jobs : int, default=1
-        Jobs of the grid searches.
+        Jobs of the grid searches (joblib's convention: -1 uses every core;
+        0 is refused).
     cache_fits : bool, default=True
         Cache the grid searches and the fitted methods' test scores under
         ``data_home/fits`` (joblib.Memory, keyed by the features, the
@@ -916,6 +917,11 @@ def run_benchmark(
             not isinstance(value, numbers.Integral) or value < minimum
         ):
             raise ValueError(f"{key} must be an integer >= {minimum}; got {value!r}.")
+    if n_jobs is not None and (not isinstance(n_jobs, numbers.Integral) or n_jobs == 0):
+        raise ValueError(
+            f"n_jobs must be a non-zero integer or None (joblib's convention: "
+            f"-1 uses every core); got {n_jobs!r}."
+        )
     if methods is None:
         methods = list(ESTIMATORS)
     methods = [METHOD_SLUGS.get(m, m) for m in methods]
