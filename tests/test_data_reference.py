@@ -527,3 +527,49 @@ def test_fine_tune_refuses_a_seed_numpy_cannot_take(bert_dir, tmp_path):
             random_state=2**32,
             cache_dir=tmp_path,
         )
+
+
+@pytest.mark.parametrize(
+    "texts, y, kw, error, match",
+    [
+        (["a", 3], [0, 1], {}, TypeError, "item 1 is int"),
+        (
+            [["a"], "b c"],
+            [[0], [0]],
+            {"task": "token"},
+            TypeError,
+            "sentence 1 is not",
+        ),
+        ([["a"], ["b"]], [[0]], {"task": "token"}, ValueError, "1 label sequences"),
+        ([], [], {}, ValueError, "at least one training text"),
+        (
+            ["a", "b"],
+            ["x", "y"],
+            {"label_names": ["x", "x"]},
+            ValueError,
+            r"duplicate names: \['x', 'x'\]",
+        ),
+        (
+            ["a", "b"],
+            [0, 1],
+            {"label_names": ["x", "y", "z"], "num_labels": 2},
+            ValueError,
+            "3 names but num_labels=2",
+        ),
+    ],
+    ids=["text not str", "words not a list", "y too short", "empty", "dup", "names"],
+)
+def test_fine_tune_input_errors_name_the_problem(texts, y, kw, error, match, tmp_path):
+    # refused before any model is loaded: a folder that does not exist would
+    # raise FileNotFoundError instead
+    with pytest.raises(error, match=match):
+        fine_tune(texts, y, model=tmp_path / "absent", cache_dir=tmp_path, **kw)
+
+
+def test_fine_tune_object_labels_of_whole_numbers(bert_dir, tmp_path):
+    # integral labels held as Python ints and floats in an object array
+    # (e.g. a pandas column) train like the integers they are
+    y = np.array([1, 0.0, 0, 0, 1.0, 1, 1], dtype=object)
+    kw = dict(model=bert_dir, max_steps=1, batch_size=4, cache_dir=tmp_path)
+    as_objects = fine_tune(TEXTS, y, **kw)
+    assert fine_tune(TEXTS, LABELS, **kw).path == as_objects.path

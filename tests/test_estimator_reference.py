@@ -555,3 +555,17 @@ def test_missing_cuda_index_is_a_clear_error():
         pytest.raises(ValueError, match="only 1 CUDA device"),
     ):
         AlienUncertaintyEstimator(device="cuda:1", max_epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("classes", [[0], [[0, 1]]], ids=["one label", "2-D"])
+def test_classes_must_be_one_dimensional_with_two_labels(classes):
+    X, y = _binary_data(n=40)
+    with pytest.raises(ValueError, match=r"at least 2 label values .*got shape"):
+        AlienUncertaintyEstimator(classes=classes, max_epochs=0).fit(X, y)
+
+
+def test_labels_of_another_type_than_classes_are_named():
+    # integer labels against string classes: the message names them and row 0
+    X, y = _binary_data(n=40)
+    with pytest.raises(ValueError, match=r"labels not in classes: \[0, 1\] .*row 0"):
+        AlienUncertaintyEstimator(classes=["neg", "pos"], max_epochs=0).fit(X, y)
