@@ -7,32 +7,6 @@ import numpy as np
 _DEVICES = {"auto", "cpu", "cuda", "mps"}
 
 
-def softmax(logits):
-    """Numerically stable softmax over the last axis, in float64.
-
-    Parameters
-    ----------
-    logits : array-like of shape (n_samples, n_classes)
-        Raw classifier scores.
-
-    Returns
-    -------
-    proba : ndarray of shape (n_samples, n_classes)
-        Rows sum to one.
-
-    Examples
-    --------
-    >>> from alien_sk._utils import softmax
-    >>> softmax([[0.0, 0.0]])
-    array([[0.5, 0.5]])
-    """
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=-1, keepdims=True)
-    return z
-
-
 def _other_mass(logits):
     """``s = sum_{c != top} exp(z_c - z_top)`` and the largest of those terms.
 
