@@ -930,8 +930,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 f"the {type(self.model).__name__} passed as model changed after "
                 "fit (its weights or config were modified in place, or it was "
                 "switched to train mode), so the cached features no longer "
-                "describe it; call "
-                "fit() again (a fine-tuned model gets a new cache key)."
+                "describe it; call fit() again (a fine-tuned model gets a new "
+                "cache key)."
             )
 
     def _is_fitted(self):
