@@ -241,7 +241,8 @@ def _seconds(fn):
 def run(args):
     """Time every estimator; return rows (name, shape, fit s, fit/LR, predict ms).
 
-    The fits are interleaved (LR, then each estimator, in every repeat) and
+    The fits are interleaved (every estimator in every repeat, in an order
+    that rotates from repeat to repeat, so that none always runs first) and
     ``fit/LR`` is the median of the per-repeat ratios, so that a change of
     machine load during the run hits both sides of each ratio alike.
     """
@@ -262,8 +263,11 @@ def run(args):
             warnings.simplefilter("ignore", ConvergenceWarning)
             for est in models.values():
                 est.fit(X, y)  # warm-up (imports, allocator)
-            for _ in range(args.repeat):
-                for name, est in models.items():
+            order = list(models.items())
+            for rep in range(args.repeat):
+                # rotate the order per repeat: no estimator always runs first
+                k = rep % len(order)
+                for name, est in order[k:] + order[:k]:
                     fit_s[name].append(
                         _seconds(lambda est=est, X=X, y=y: est.fit(X, y))
                     )

@@ -24,7 +24,8 @@ with two clocks: wall time and this thread's CPU time (which, with one
 thread, does not count the time the OS gives to other processes); the A/A
 control gives the noise floor of each. Last, the head's own cost is timed
 alone on the captured logits and embeddings (the least noisy estimate of
-what the wrapper adds; the rest is two hook calls).
+what the wrapper adds; the rest is registering and running two hooks, an
+argmax and building the output).
 
     python benchmarks/bench_inference.py
     python benchmarks/bench_inference.py --n-texts 512 --batch-size 64 --repeat 7

@@ -88,7 +88,8 @@ print(fe.cache_info()["n_entries"], "texts cached")
 # hits, so the language model ran once per distinct text for the whole
 # search. :class:`~alien_sk.pipeline.UncertaintyPipeline` is scikit-learn's
 # ``Pipeline`` plus ``predict_uncertainty`` (texts in, scores out). (The
-# labels here are random, so the scores hover around chance.)
+# labels here are random, so the scores hover around chance, and the grid
+# points tie: the search runs, but has nothing to choose between.)
 
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
@@ -104,6 +105,7 @@ search = GridSearchCV(
     pipe, {"alien__alpha": [0.1, 1.0], "alien__beta": [0.1, 1.0]}, cv=3
 )
 search.fit(texts, labels)
+print("mean CV ROC-AUC per grid point:", search.cv_results_["mean_test_score"].round(3))
 print("best:", search.best_params_)
 u = search.best_estimator_.predict_uncertainty(texts[:5])  # from the cache
 print("uncertainty of the first texts:", np.round(u, 3))
