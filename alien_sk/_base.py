@@ -16,6 +16,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
+def _item(value):
+    """A numpy scalar as the Python value it holds (for readable messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _first_row(mask):
     return int(np.flatnonzero(mask)[0])
 
@@ -93,6 +98,13 @@ class BaseUncertaintyEstimator(BaseEstimator):
 
         y_int = self._integer_labels(y)
         if self.n_logits == "auto":
+            if y_int.shape[0] and y_int.min() < 0:
+                row = _first_row(y_int < 0)
+                raise ValueError(
+                    f"label {int(y_int[row])} at row {row} is negative: integer "
+                    "labels index the logits (0 to n_logits - 1); labels of other "
+                    "values need the `classes` parameter."
+                )
             n_distinct = np.unique(y_int).shape[0]
             if n_distinct < 2:
                 raise ValueError(
@@ -124,7 +136,8 @@ class BaseUncertaintyEstimator(BaseEstimator):
                 return y.astype(np.int64)
             bad = _first_row(~is_int)
         raise ValueError(
-            f"y holds non-integer labels (e.g. {y[bad]!r} at row {bad}). Integer "
+            f"y holds non-integer labels (e.g. {_item(y[bad])!r} at row {bad}). "
+            "Integer "
             "labels index the logits directly; other label types need the "
             "`classes` parameter (label values in logit order). Unknown label "
             f"type for integer indexing: dtype {y.dtype}."
