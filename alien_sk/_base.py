@@ -137,9 +137,8 @@ class BaseUncertaintyEstimator(BaseEstimator):
             bad = _first_row(~is_int)
         raise ValueError(
             f"y holds non-integer labels (e.g. {_item(y[bad])!r} at row {bad}). "
-            "Integer "
-            "labels index the logits directly; other label types need the "
-            "`classes` parameter (label values in logit order). Unknown label "
+            "Integer labels index the logits directly; other label types need "
+            "the `classes` parameter (label values in logit order). Unknown label "
             f"type for integer indexing: dtype {y.dtype}."
         )
 
