@@ -159,7 +159,13 @@ class BaseUncertaintyEstimator(BaseEstimator):
                 ) from e
             pos = np.clip(pos, 0, classes.shape[0] - 1)
             idx = sorter[pos]
-            unknown = classes[idx] != y
+            found = classes[idx]
+            kinds = {found.dtype.kind, y.dtype.kind}
+            if len(kinds) > 1 and kinds & set("USO"):
+                # text against numbers: numpy < 2 compares such arrays as a
+                # whole (one scalar and a FutureWarning); compare as objects
+                found, y = found.astype(object), y.astype(object)
+            unknown = np.not_equal(found, y)
             if np.any(unknown):
                 row = _first_row(unknown)
                 raise ValueError(

@@ -169,3 +169,74 @@ def resolve_device(device):
             "(optionally with an index, e.g. 'cuda:0')."
         )
     return resolved
+
+
+#: byte-level BPE families: a word inside a sentence is the token " word", so
+#: word lists need add_prefix_space=True (features.py and finetune.py)
+PREFIX_SPACE_TYPES = ("roberta", "gpt2", "qwen2")
+
+
+def words_as_in_text(tokenizer):
+    """Whether ``tokenizer`` splits word lists as running text (``" word"``).
+
+    A byte-level BPE tokenizer does so only with ``add_prefix_space=True``.
+    transformers 4's Qwen2 tokenizer stores that flag without applying it;
+    where the flag is set but not applied, it is set on the backend's
+    ``ByteLevel`` pre-tokenizer, as transformers 5 does (this modifies
+    ``tokenizer``: pass a copy).
+
+    Parameters
+    ----------
+    tokenizer : transformers.PreTrainedTokenizerFast
+        A fast tokenizer.
+
+    Returns
+    -------
+    ok : bool
+        True when ``tokenizer(["word"], is_split_into_words=True)`` gives the
+        ids of ``" word"``.
+
+    Examples
+    --------
+    >>> from alien_sk._utils import words_as_in_text
+    >>> class Whitespace:  # a stand-in that splits on spaces
+    ...     def __call__(self, x, is_split_into_words=False, **kw):
+    ...         words = x if is_split_into_words else x.split()
+    ...         return {"input_ids": [len(w) for w in words]}
+    >>> words_as_in_text(Whitespace())
+    True
+    """
+
+    def probe():
+        try:
+            as_word = tokenizer(
+                ["word"], is_split_into_words=True, add_special_tokens=False
+            )["input_ids"]
+        except AssertionError:
+            # transformers 4's GPT-2/RoBERTa fast tokenizers assert the flag
+            return False
+        return as_word == tokenizer(" word", add_special_tokens=False)["input_ids"]
+
+    if probe():
+        return True
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if not getattr(tokenizer, "add_prefix_space", False) or backend is None:
+        return False
+    from tokenizers import pre_tokenizers
+
+    pre = backend.pre_tokenizer
+    steps = [pre]
+    if isinstance(pre, pre_tokenizers.Sequence):
+        steps, k = [], 0
+        while True:
+            try:
+                steps.append(pre[k])
+            except IndexError:
+                break
+            k += 1
+    byte_level = [s for s in steps if isinstance(s, pre_tokenizers.ByteLevel)]
+    if not byte_level:
+        return False
+    for step in byte_level:
+        step.add_prefix_space = True
+    return probe()

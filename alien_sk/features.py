@@ -31,7 +31,7 @@ from alien_sk._docstring import (
     _batch_size_docstring,
     _cache_dir_docstring,
 )
-from alien_sk._utils import resolve_device
+from alien_sk._utils import PREFIX_SPACE_TYPES, resolve_device, words_as_in_text
 from alien_sk.exceptions import AlienSkWarning, TruncationWarning
 
 __all__ = ["FeatureExtractor"]
@@ -133,10 +133,6 @@ def _tokenizer_fingerprint(tokenizer, legacy=False):
     h.update(json.dumps(settings, sort_keys=True).encode())
     return h.hexdigest()
 
-
-#: byte-level BPE families: word lists need add_prefix_space=True to be
-#: tokenized as in running text (" word"), at token level
-_PREFIX_SPACE_TYPES = ("roberta", "gpt2", "qwen2")
 
 _TOKENIZER_SETTINGS = (
     "truncation_side",
@@ -447,12 +443,14 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
     Examples
     --------
-    >>> import tempfile
+    >>> import os, tempfile
     >>> import transformers as tf
     >>> from alien_sk import FeatureExtractor
     >>> folder = tempfile.mkdtemp()
-    >>> tok = tf.BertTokenizer(vocab={{"[PAD]": 0, "[UNK]": 1, "[CLS]": 2,
-    ...     "[SEP]": 3, "[MASK]": 4, "good": 5, "bad": 6, "movie": 7}})
+    >>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie"]
+    >>> with open(os.path.join(folder, "vocab.txt"), "w") as f:
+    ...     _ = f.write("\\n".join(vocab))
+    >>> tok = tf.BertTokenizerFast(os.path.join(folder, "vocab.txt"))
     >>> cfg = tf.BertConfig(vocab_size=8, hidden_size=8, num_hidden_layers=1,
     ...     num_attention_heads=2, intermediate_size=16, num_labels=2)
     >>> _ = tf.BertForSequenceClassification(cfg).save_pretrained(folder)
@@ -677,7 +675,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
         if isinstance(tok_source, (str, os.PathLike)):
             kwargs = {}
-            if token and model.config.model_type in _PREFIX_SPACE_TYPES:
+            if token and model.config.model_type in PREFIX_SPACE_TYPES:
                 kwargs["add_prefix_space"] = True
             try:
                 tokenizer = transformers.AutoTokenizer.from_pretrained(
@@ -699,15 +697,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 "level='token' needs a fast (Rust-backed) tokenizer to map sub-tokens "
                 f"to words; got {type(tokenizer).__name__}."
             )
-        if token and model.config.model_type in _PREFIX_SPACE_TYPES:
+        if token and model.config.model_type in PREFIX_SPACE_TYPES:
             # byte-level BPE: a word inside a sentence is " word"; word lists
             # are tokenized so only with add_prefix_space=True (transformers
             # no longer raises otherwise, it just drops the space)
-            as_word = tokenizer(
-                ["word"], is_split_into_words=True, add_special_tokens=False
-            )
-            in_text = tokenizer(" word", add_special_tokens=False)
-            if as_word["input_ids"] != in_text["input_ids"]:
+            if not words_as_in_text(tokenizer):
                 raise ValueError(
                     f"level='token' with a {model.config.model_type} tokenizer needs "
                     "add_prefix_space=True: load it with AutoTokenizer."

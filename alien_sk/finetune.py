@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from alien_sk._utils import PREFIX_SPACE_TYPES, words_as_in_text
 from alien_sk.exceptions import CacheWarning
 
 __all__ = ["fine_tune", "get_data_home", "minilm_path"]
@@ -46,9 +47,6 @@ _TOKENIZER_FILES = (
     "merges.txt",
 )
 _TOKENIZER_SUFFIXES = (".model", ".tiktoken")
-# byte-level BPE tokenizers split word lists the way FeatureExtractor does
-# (" word" inside a sentence) only with add_prefix_space=True
-_PREFIX_SPACE_TYPES = ("roberta", "gpt2", "qwen2")  # as features.py
 _fingerprints = {}
 
 
@@ -359,11 +357,18 @@ def _load(task, model, num_labels, label_names):
     with _quiet_transformers():
         net, info = auto.from_pretrained(model, output_loading_info=True, **kwargs)
         tok_kwargs = {}
-        if task == "token" and net.config.model_type in _PREFIX_SPACE_TYPES:
+        prefix_space = task == "token" and net.config.model_type in PREFIX_SPACE_TYPES
+        if prefix_space:
             # as FeatureExtractor(level="token"): words are " word" tokens
             tok_kwargs["add_prefix_space"] = True
         tokenizer = transformers.AutoTokenizer.from_pretrained(
             model, local_files_only=True, **tok_kwargs
+        )
+    if prefix_space and not words_as_in_text(tokenizer):
+        raise ValueError(
+            f"the {type(tokenizer).__name__} of model={model!r} does not split "
+            "word lists as running text (' word') even with add_prefix_space=True, "
+            "so token-level fine-tuning would not match FeatureExtractor."
         )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token

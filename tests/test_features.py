@@ -156,6 +156,15 @@ def test_token_level(family, tiny_model_path):
         {"add_prefix_space": True} if family in ("roberta", "gpt2", "qwen2") else {}
     )
     tok = tf.AutoTokenizer.from_pretrained(path, local_files_only=True, **prefix)
+    if family == "qwen2" and tf.__version__.startswith("4."):
+        # transformers 4's Qwen2 tokenizer keeps the flag but not its effect;
+        # transformers 5 sets it on the ByteLevel step of the pre-tokenizer
+        tok.backend_tokenizer.pre_tokenizer[1].add_prefix_space = True
+    if prefix:  # the reference splits word lists as running text
+        assert (
+            tok(["word"], is_split_into_words=True)["input_ids"]
+            == tok(" word")["input_ids"]
+        )
     layer = dict(model.named_modules())[fe.layer_]
     W, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
     row = 0
@@ -531,6 +540,50 @@ def test_token_level_byte_bpe_tokenizer_needs_prefix_space(family, tiny_model_pa
     np.testing.assert_array_equal(
         from_object.fit_transform(sentences), from_path.fit_transform(sentences)
     )
+
+
+def test_prefix_space_flag_without_effect_is_applied(tiny_model_path):
+    # transformers 4's Qwen2 tokenizer stores add_prefix_space=True but its
+    # ByteLevel step still drops the space; built here by hand on any version.
+    # The extractor must tokenize word lists as running text (" word"), as it
+    # does for a tokenizer that applies the flag, and leave the object alone.
+    path = tiny_model_path("qwen2", task="token")
+    model, _ = _load(path, task="token")
+    spaced = tf.AutoTokenizer.from_pretrained(
+        path, local_files_only=True, add_prefix_space=True
+    )
+    broken = tf.AutoTokenizer.from_pretrained(
+        path, local_files_only=True, add_prefix_space=True
+    )
+    broken.backend_tokenizer.pre_tokenizer[1].add_prefix_space = False
+    ids = broken(["movie"], is_split_into_words=True)["input_ids"]
+    assert ids != broken(" movie")["input_ids"]
+    sentences = [["the", "movie", "was", "good"], ["bad"]]
+    expected = _extractor(model, tokenizer=spaced, level="token").fit_transform(
+        sentences
+    )
+    got = _extractor(model, tokenizer=broken, level="token").fit_transform(sentences)
+    np.testing.assert_array_equal(got, expected)
+    assert broken(["movie"], is_split_into_words=True)["input_ids"] == ids
+
+
+def test_tokenizer_asserting_on_word_lists_gets_the_prefix_space_error(
+    tiny_model_path,
+):
+    # transformers 4's GPT-2/RoBERTa fast tokenizers raise AssertionError on
+    # word lists without add_prefix_space: the user gets the extractor's advice
+    path = tiny_model_path("gpt2", task="token")
+    model, _ = _load(path, task="token")
+    plain = tf.AutoTokenizer.from_pretrained(path, local_files_only=True)
+
+    class Asserting(type(plain)):
+        def __call__(self, text, *args, is_split_into_words=False, **kwargs):
+            assert not is_split_into_words, "instantiate with add_prefix_space=True"
+            return super().__call__(text, *args, **kwargs)
+
+    plain.__class__ = Asserting
+    with pytest.raises(ValueError, match="needs add_prefix_space=True"):
+        _extractor(model, tokenizer=plain, level="token").fit()
 
 
 def test_extractor_pickled_with_a_legacy_tokenizer_fingerprint(
