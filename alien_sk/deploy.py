@@ -644,8 +644,8 @@ class AlienPrediction(NamedTuple):
     >>> from alien_sk.deploy import AlienPrediction
     >>> pred = AlienPrediction(np.array(["pos"]), np.array([0.2]), None,
     ...                        np.zeros((1, 2), dtype=np.float32))
-    >>> pred.labels[0], pred.abstain is None
-    (np.str_('pos'), True)
+    >>> pred.labels.tolist(), pred.abstain is None
+    (['pos'], True)
     """
 
     labels: np.ndarray
@@ -755,13 +755,15 @@ default=None
 
     Examples
     --------
-    >>> import tempfile
+    >>> import os, tempfile
     >>> import transformers as tf
     >>> from alien_sk import AlienUncertaintyEstimator, FeatureExtractor
     >>> from alien_sk.deploy import AlienPredictor
     >>> folder = tempfile.mkdtemp()
-    >>> tok = tf.BertTokenizer(vocab={"[PAD]": 0, "[UNK]": 1, "[CLS]": 2,
-    ...     "[SEP]": 3, "[MASK]": 4, "good": 5, "bad": 6, "movie": 7})
+    >>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie"]
+    >>> with open(os.path.join(folder, "vocab.txt"), "w") as f:
+    ...     _ = f.write("\\n".join(vocab))
+    >>> tok = tf.BertTokenizerFast(os.path.join(folder, "vocab.txt"))
     >>> cfg = tf.BertConfig(vocab_size=8, hidden_size=8, num_hidden_layers=1,
     ...     num_attention_heads=2, intermediate_size=16, num_labels=2)
     >>> _ = tf.BertForSequenceClassification(cfg).save_pretrained(folder)

@@ -43,9 +43,9 @@ config = transformers.BertConfig(
 )
 torch.manual_seed(0)
 transformers.BertForSequenceClassification(config).save_pretrained(workdir / "clf")
-transformers.BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(
-    workdir / "clf"
-)
+(workdir / "vocab.txt").write_text("\n".join(vocab))  # a WordPiece vocabulary file
+tokenizer = transformers.BertTokenizerFast(str(workdir / "vocab.txt"))
+tokenizer.save_pretrained(workdir / "clf")
 
 rng = np.random.default_rng(0)
 texts = [" ".join(rng.choice(words, size=rng.integers(2, 12))) for _ in range(600)]

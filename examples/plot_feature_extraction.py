@@ -27,7 +27,8 @@ transformers.logging.disable_progress_bar()  # quiet output in the docs
 workdir = Path(tempfile.mkdtemp())
 words = "the a movie film was is good bad great awful boring fun plot not".split()
 vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
-tokenizer = transformers.BertTokenizer(vocab={w: i for i, w in enumerate(vocab)})
+(workdir / "vocab.txt").write_text("\n".join(vocab))  # a WordPiece vocabulary file
+tokenizer = transformers.BertTokenizerFast(str(workdir / "vocab.txt"))
 config = transformers.BertConfig(
     vocab_size=len(vocab),
     hidden_size=16,

@@ -47,9 +47,9 @@ config = transformers.BertConfig(
 )
 torch.manual_seed(0)
 transformers.BertForTokenClassification(config).save_pretrained(workdir / "ner")
-transformers.BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(
-    workdir / "ner"
-)
+(workdir / "vocab.txt").write_text("\n".join(vocab))  # a WordPiece vocabulary file
+tokenizer = transformers.BertTokenizerFast(str(workdir / "vocab.txt"))
+tokenizer.save_pretrained(workdir / "ner")
 
 # sentences as word lists, with one (made-up) gold tag per word
 rng = np.random.default_rng(0)

@@ -106,7 +106,12 @@ def _sentencepiece_bpe():
 
 
 def build_tokenizer(family):
-    """Build the tokenizer of a tiny model of ``family`` (no file needed).
+    """Build the tokenizer of a tiny model of ``family`` (no download).
+
+    transformers 5 builds tokenizers from an in-memory vocabulary; on
+    transformers 4 the same vocabulary is written to files in a temporary
+    folder and read by the ``*TokenizerFast`` classes (see
+    :func:`_build_tokenizer_v4`).
 
     Parameters
     ----------
@@ -120,13 +125,17 @@ def build_tokenizer(family):
     """
     import transformers as tf
 
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}.")
+    if int(tf.__version__.split(".")[0]) < 5:
+        return _build_tokenizer_v4(family)
     common = {"model_max_length": _MAX_POSITIONS}
     if family in ("bert", "electra"):
         return tf.BertTokenizer(vocab=_wordpiece_vocab(), **common)
     if family == "distilbert":
         return tf.DistilBertTokenizer(vocab=_wordpiece_vocab(), **common)
     if family == "roberta":
-        vocab, merges = _byte_bpe(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+        vocab, merges = _byte_bpe(_ROBERTA_SPECIALS)
         return tf.RobertaTokenizer(vocab=vocab, merges=merges, **common)
     if family == "gpt2":
         vocab, merges = _byte_bpe(["<|endoftext|>"])
@@ -134,18 +143,116 @@ def build_tokenizer(family):
     if family == "qwen2":
         vocab, merges = _byte_bpe(["<|endoftext|>"])
         return tf.Qwen2Tokenizer(
-            vocab=vocab,
-            merges=merges,
-            unk_token=None,
-            bos_token=None,
-            eos_token="<|endoftext|>",
-            pad_token=None,
-            **common,
+            vocab=vocab, merges=merges, **_QWEN2_SPECIALS, **common
         )
-    if family == "llama":
-        vocab, merges = _sentencepiece_bpe()
-        return tf.LlamaTokenizer(vocab=vocab, merges=merges, **common)
-    raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}.")
+    vocab, merges = _sentencepiece_bpe()
+    return tf.LlamaTokenizer(vocab=vocab, merges=merges, **common)
+
+
+_ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+_QWEN2_SPECIALS = {
+    "unk_token": None,
+    "bos_token": None,
+    "eos_token": "<|endoftext|>",
+    "pad_token": None,
+}
+
+
+def _build_tokenizer_v4(family):
+    """transformers 4: the same tokenizers, read from files written here."""
+    import json
+    import os
+    import tempfile
+
+    import transformers as tf
+
+    common = {"model_max_length": _MAX_POSITIONS}
+    with tempfile.TemporaryDirectory() as folder:
+        vocab_file = os.path.join(folder, "vocab")
+        merges_file = os.path.join(folder, "merges.txt")
+
+        def write_bpe(vocab, merges):
+            with open(vocab_file, "w", encoding="utf-8") as f:
+                json.dump(vocab, f)
+            with open(merges_file, "w", encoding="utf-8") as f:
+                f.write("#version: 0.2\n")
+                f.writelines(f"{a} {b}\n" for a, b in merges)
+            return {"vocab_file": vocab_file, "merges_file": merges_file}
+
+        if family in ("bert", "electra", "distilbert"):
+            with open(vocab_file, "w", encoding="utf-8") as f:
+                f.writelines(f"{t}\n" for t in _wordpiece_vocab())
+            cls = tf.DistilBertTokenizerFast if family == "distilbert" else None
+            cls = cls or tf.BertTokenizerFast
+            return cls(vocab_file=vocab_file, **common)
+        if family == "roberta":
+            files = write_bpe(*_byte_bpe(_ROBERTA_SPECIALS))
+            return tf.RobertaTokenizerFast(**files, **common)
+        if family == "gpt2":
+            files = write_bpe(*_byte_bpe(["<|endoftext|>"]))
+            return tf.GPT2TokenizerFast(**files, **common)
+        if family == "qwen2":
+            files = write_bpe(*_byte_bpe(["<|endoftext|>"]))
+            return tf.Qwen2TokenizerFast(**files, **_QWEN2_SPECIALS, **common)
+    # llama: the backend transformers 5 builds (metaspace, byte fallback)
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    vocab, merges = _sentencepiece_bpe()
+    backend = Tokenizer(
+        models.BPE(vocab=vocab, merges=merges, fuse_unk=True, byte_fallback=True)
+    )
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(
+        replacement="\u2581", prepend_scheme="first", split=False
+    )
+    backend.decoder = decoders.Sequence(
+        [
+            decoders.Replace("\u2581", " "),
+            decoders.ByteFallback(),
+            decoders.Fuse(),
+            decoders.Strip(" ", 1, 0),
+        ]
+    )
+    return tf.LlamaTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        add_bos_token=False,
+        add_eos_token=False,
+        **common,
+    )
+
+
+def recased_tokenizer(tokenizer):
+    """A copy of a BERT-family tokenizer with the opposite lower-casing.
+
+    Works on transformers 4 and 5, and survives ``save_pretrained`` /
+    ``AutoTokenizer.from_pretrained`` (the ``do_lower_case`` saved with it
+    matches its normalizer).
+
+    Parameters
+    ----------
+    tokenizer : transformers.PreTrainedTokenizerBase
+        A fast tokenizer with a ``BertNormalizer``.
+
+    Returns
+    -------
+    tokenizer : transformers.PreTrainedTokenizerBase
+    """
+    import copy
+    import json
+
+    from tokenizers import normalizers
+
+    tok = copy.deepcopy(tokenizer)
+    state = json.loads(tok.backend_tokenizer.to_str())["normalizer"]
+    if state.pop("type") != "BertNormalizer":
+        raise ValueError("recased_tokenizer needs a BertNormalizer.")
+    state["lowercase"] = not state["lowercase"]
+    tok.backend_tokenizer.normalizer = normalizers.BertNormalizer(**state)
+    tok.do_lower_case = state["lowercase"]
+    tok.init_kwargs["do_lower_case"] = state["lowercase"]
+    return tok
 
 
 def build_config(family, vocab_size, num_labels=3, **overrides):

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from _tiny_models import TEXTS, save_tiny_model
+from _tiny_models import TEXTS, recased_tokenizer, save_tiny_model
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
@@ -102,7 +102,8 @@ def test_settings_and_models_never_share_rows(tmp_path, tiny_model_path):
         assert not np.allclose(X, Xb, atol=1e-4)
     # a different tokenizer (other lower-casing) is another namespace too
     tok = tf.AutoTokenizer.from_pretrained(path, local_files_only=True)
-    tok_cased = tf.BertTokenizer(vocab=tok.get_vocab(), do_lower_case=False)
+    tok_cased = recased_tokenizer(tok)
+    assert tok_cased(TEXTS)["input_ids"] != tok(TEXTS)["input_ids"]
     fe = _fe(path, tmp_path, tokenizer=tok_cased).fit()
     assert fe.cache_info()["namespace"] != base.cache_info()["namespace"]
     # same model copied to another folder: same fingerprint, rows shared

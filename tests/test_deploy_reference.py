@@ -206,9 +206,12 @@ def test_a_single_truncated_text_warns_with_the_count_at_the_caller(bert):
 # -- _utils -------------------------------------------------------------------------
 @pytest.mark.parametrize("n_classes", [5, 7, 39])
 def test_entropy_of_uniform_logits_is_exactly_one(n_classes):
-    # unclipped, -sum p log p / log C rounds to 1 + 2e-16 for these C
+    # unclipped, -sum p log p / log C rounds to 1 + 2e-16 for these C with
+    # numpy 2 (numpy 1.24 rounds C=7 to 1 - 1e-16): never above 1
     X = np.zeros((2, n_classes))
-    assert normalized_entropy(X).tolist() == [1.0, 1.0]
+    u = normalized_entropy(X)
+    assert u.max() <= 1.0
+    np.testing.assert_allclose(u, 1.0, rtol=0, atol=4 * np.finfo(float).eps)
     u = Entropy().fit(X, [0, 1]).predict_uncertainty(X)
     assert u.max() <= 1.0
 

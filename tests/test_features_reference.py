@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from _tiny_models import TEXTS, build_tokenizer, save_tiny_model
+from _tiny_models import TEXTS, build_tokenizer, recased_tokenizer, save_tiny_model
 
 from alien_sk._cache import FeatureStore, text_key
 from alien_sk.exceptions import AlienSkWarning, CacheWarning, TruncationWarning
@@ -112,8 +112,7 @@ def test_reload_detects_changed_tokenizer(tmp_path):
     path = save_tiny_model("bert", tmp_path / "m")
     fe = _extractor(path).fit()
     blob = pickle.dumps(fe)
-    tok = build_tokenizer("bert")
-    tf.BertTokenizer(vocab=tok.get_vocab(), do_lower_case=False).save_pretrained(path)
+    recased_tokenizer(build_tokenizer("bert")).save_pretrained(path)
     with pytest.raises(ValueError, match="tokenizer loaded for .* differs"):
         pickle.loads(blob).transform(TEXTS)
 
