@@ -33,6 +33,7 @@ is removed and its texts are recomputed; a failed write warns and leaves the
 rows uncached. Arrays are loaded with ``allow_pickle=False``.
 """
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -175,6 +176,17 @@ class NullStore:
         return 0
 
 
+@contextlib.contextmanager
+def _open_npz(path):
+    """``np.load(path)`` of an ``.npz``, closing the file if it is not a zip.
+
+    ``np.load(path)`` leaves its file open when the zip directory cannot be
+    read (a truncated or overwritten shard); here the file is ours to close.
+    """
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+        yield z
+
+
 class FeatureStore:
     """Per-text feature rows of one namespace, stored in immutable shards.
 
@@ -275,9 +287,7 @@ class FeatureStore:
         for name in sorted(set(names) - self._seen):
             self._seen.add(name)
             try:
-                with np.load(
-                    os.path.join(self._shard_dir, name), allow_pickle=False
-                ) as z:
+                with _open_npz(os.path.join(self._shard_dir, name)) as z:
                     keys = z["keys"]
                     offsets = z["offsets"]
                 if (
@@ -350,9 +360,7 @@ class FeatureStore:
                 by_shard.setdefault(hit[0], []).append(i)
         for name, positions in by_shard.items():
             try:
-                with np.load(
-                    os.path.join(self._shard_dir, name), allow_pickle=False
-                ) as z:
+                with _open_npz(os.path.join(self._shard_dir, name)) as z:
                     rows = z["rows"]
                     offsets = z["offsets"]
                 if (

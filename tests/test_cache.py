@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The per-text feature cache: hits run no forward, misses only, safety."""
 
+import gc
 import os
 import warnings
 from contextlib import contextmanager
@@ -138,7 +139,8 @@ def test_corrupt_shard_is_recomputed(tmp_path, tiny_model_path, damage):
     fe = _fe(path, tmp_path)
     X = fe.fit_transform(TEXTS)
     (shard,) = _shards(fe)
-    data = open(shard, "rb").read()
+    with open(shard, "rb") as f:
+        data = f.read()
     if damage == "truncate":
         data = data[: len(data) // 2]
     elif damage == "flip":  # one byte inside the rows array: CRC mismatch
@@ -150,11 +152,18 @@ def test_corrupt_shard_is_recomputed(tmp_path, tiny_model_path, damage):
         f.write(data)
     fresh = _fe(path, tmp_path)
     with (
-        pytest.warns(CacheWarning, match="corrupt"),
+        warnings.catch_warnings(record=True) as record,
         count_forwards(tf.BertForSequenceClassification) as calls,
     ):
+        warnings.simplefilter("always")
         X2 = fresh.fit_transform(TEXTS)
+        gc.collect()  # an unclosed shard file would warn here
     assert sum(calls) == len(TEXTS)
+    assert any(
+        issubclass(w.category, CacheWarning) and "corrupt" in str(w.message)
+        for w in record
+    )
+    assert not [w for w in record if issubclass(w.category, ResourceWarning)]
     np.testing.assert_allclose(X2, X, atol=1e-5)
     # the bad shard is gone, the recomputed rows are cached again
     with warnings.catch_warnings():
