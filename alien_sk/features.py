@@ -699,8 +699,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             )
         if token and model.config.model_type in PREFIX_SPACE_TYPES:
             # byte-level BPE: a word inside a sentence is " word"; word lists
-            # are tokenized so only with add_prefix_space=True (transformers
-            # no longer raises otherwise, it just drops the space)
+            # are tokenized so only with add_prefix_space=True (otherwise
+            # transformers 5 drops the space; 4 raises for GPT-2/RoBERTa)
             if not words_as_in_text(tokenizer):
                 raise ValueError(
                     f"level='token' with a {model.config.model_type} tokenizer needs "
