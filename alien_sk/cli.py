@@ -44,10 +44,11 @@ def build_parser():
     )
     demo.add_argument(
         "--task",
-        choices=["sentiment", "ner"],
+        choices=["sentiment", "sentiment-film", "ner"],
         default="sentiment",
-        help="sentiment: Rotten Tomatoes sentences (default); ner: WNUT-2016 "
-        "tweets, token level",
+        help="sentiment: Rotten Tomatoes sentences (default); sentiment-film: "
+        "the same split by film (no test film seen in training); ner: "
+        "WNUT-2016 tweets, token level",
     )
     demo.add_argument("--quick", action="store_true", help="a smaller, faster run")
     demo.add_argument("--model", default=None, help="base model folder to fine-tune")
@@ -167,6 +168,7 @@ def main(argv=None):
         many = None
         result = run_benchmark(args.task, **kwargs)
     s = result.settings
+    unit = {"ner": " (whole sentences)", "sentiment-film": " (whole films)"}
     print()
     print(
         f"Misclassification detection on the test split ({result.raw[0]['task']}; "
@@ -175,7 +177,8 @@ def main(argv=None):
         "x100; ECE '-' for unbounded scores). 'fit on' is the data the method "
         "learns from: train = the classifier's training split (paper protocol), "
         "validation = held-out errors. Bootstrap: "
-        f"{s['n_bootstrap']} resamples of the test set, of each method's mean "
+        f"{s['n_bootstrap']} resamples of the test set{unit.get(args.task, '')}, "
+        "of each method's mean "
         "over its seeds; the difference is the observed one."
     )
     print(result.table)

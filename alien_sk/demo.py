@@ -158,6 +158,10 @@ QUICK_SETTINGS = {
     },
 }
 
+# the same run on Rotten Tomatoes split by film (no film in two splits)
+DEFAULT_SETTINGS["sentiment-film"] = dict(DEFAULT_SETTINGS["sentiment"])
+QUICK_SETTINGS["sentiment-film"] = dict(QUICK_SETTINGS["sentiment"])
+
 
 def _alien(**params):
     from alien_sk.estimator import AlienUncertaintyEstimator
@@ -352,22 +356,31 @@ def _subsample(n_total, n, strata, seed):
 
 
 def _load_task(task, settings, seed=0):
-    """Texts and labels of the three subsampled splits."""
+    """Texts, labels and groups of the three subsampled splits.
+
+    ``groups`` is the film of each sentence for ``"sentiment-film"`` (the
+    held-out folds and the bootstrap then keep a film's sentences together),
+    else None.
+    """
     from alien_sk.datasets import WNUT16_TAGS, load_rotten_tomatoes, load_wnut16
 
     out = {}
     names = {"train": "n_train", "validation": "n_validation", "test": "n_test"}
     for split, key in names.items():
-        if task == "sentiment":
-            texts, y = load_rotten_tomatoes(subset=split, return_X_y=True)
-            idx = _subsample(len(texts), settings[key], y, seed)
-            out[split] = ([texts[i] for i in idx], y[idx])
-        else:
+        if task == "ner":
             words, tags = load_wnut16(subset=split, return_X_y=True)
             has_entity = [bool(np.any(t > 0)) for t in tags]
             idx = _subsample(len(words), settings[key], has_entity, seed)
-            out[split] = ([words[i] for i in idx], [tags[i] for i in idx])
-    label_names = ["rotten", "fresh"] if task == "sentiment" else list(WNUT16_TAGS)
+            out[split] = ([words[i] for i in idx], [tags[i] for i in idx], None)
+        else:
+            by_film = task == "sentiment-film"
+            data = load_rotten_tomatoes(
+                subset=split, split_by="film" if by_film else "sentence"
+            )
+            idx = _subsample(len(data.data), settings[key], data.target, seed)
+            films = np.asarray(data.movie_name, dtype=object)[idx] if by_film else None
+            out[split] = ([data.data[i] for i in idx], data.target[idx], films)
+    label_names = list(WNUT16_TAGS) if task == "ner" else ["rotten", "fresh"]
     return out, label_names
 
 
@@ -416,8 +429,9 @@ def _bootstrap(
     ``method - reference`` of each resample is a paired difference. The
     reported difference is the observed one on the whole test set; the
     resamples give its percentile interval. With ``groups`` (token level: the
-    sentence of each word) whole groups are resampled (a cluster bootstrap),
-    since the words of a sentence are not independent draws.
+    sentence of each word; ``"sentiment-film"``: the film of each sentence)
+    whole groups are resampled (a cluster bootstrap), since the words of a
+    sentence, or the sentences about a film, are not independent draws.
     """
     # one array per method is one seed
     scores = {name: list(np.atleast_2d(u)) for name, u in scores.items()}
@@ -487,7 +501,7 @@ def _classifier_report(task, logits, y, groups=None):
     pred = logits.argmax(axis=1)
     out = {"accuracy": float(np.mean(pred == y)), "n": int(y.shape[0])}
     out["error_rate"] = 1.0 - out["accuracy"]
-    if task == "sentiment":
+    if task != "ner":
         out["f1_macro"] = float(f1_score(y, pred, average="macro"))
     else:
         out["entity_f1"] = _entity_f1(y, pred, groups)
@@ -820,8 +834,11 @@ def run_benchmark(
 
     Parameters
     ----------
-    task : {"sentiment", "ner"}, default="sentiment"
+    task : {"sentiment", "sentiment-film", "ner"}, default="sentiment"
         ``"sentiment"``: Rotten Tomatoes sentences, sequence classification.
+        ``"sentiment-film"``: the same, split by film
+        (``load_rotten_tomatoes(split_by="film")``: no test film is seen in
+        training); the held-out folds and the bootstrap resample whole films.
         ``"ner"``: WNUT-2016 tweets, token classification, one row per word
         (cross-validation folds grouped by sentence).
     quick : bool, default=False
@@ -964,7 +981,7 @@ def run_benchmark(
 
     # 2. fine-tuning (cached)
     t0 = time.perf_counter()
-    texts_tr, y_tr = data["train"]
+    texts_tr, y_tr, _ = data["train"]
     tuned = fine_tune(
         texts_tr,
         y_tr,
@@ -1007,7 +1024,7 @@ def run_benchmark(
         extractor.fit()
     feats = {}
     n_computed = 0
-    for split, (texts, y) in data.items():
+    for split, (texts, y, groups) in data.items():
         before = extractor.cache_info()["n_entries"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # truncation warnings: counted below
@@ -1019,7 +1036,6 @@ def run_benchmark(
             keep = np.isfinite(X).all(axis=1)  # words cut off (or without token)
             X, y, groups = X[keep], y[keep], groups[keep]
         else:
-            groups = None
             y = np.asarray(y)
         feats[split] = (X.astype(np.float64), y, groups)
     timings["features"] = time.perf_counter() - t0
@@ -1148,7 +1164,11 @@ def run_benchmark(
     # 7. outputs
     t0 = time.perf_counter()
     files = {}
-    title = "Rotten Tomatoes, MiniLM" if not token else "WNUT-2016 words, MiniLM"
+    title = {
+        "sentiment": "Rotten Tomatoes, MiniLM",
+        "sentiment-film": "Rotten Tomatoes split by film, MiniLM",
+        "ner": "WNUT-2016 words, MiniLM",
+    }[task]
     if plots:
         files.update(_plots(y_te, pred_te, first_scores, bounded, out_dir, title))
     else:  # no plot of an earlier run stays beside this run's tables
@@ -1223,7 +1243,7 @@ def run_finetune_seeds(task="sentiment", n_finetune_seeds=3, **kwargs):
 
     Parameters
     ----------
-    task : {"sentiment", "ner"}, default="sentiment"
+    task : {"sentiment", "sentiment-film", "ner"}, default="sentiment"
         The task, as in :func:`run_benchmark`.
     n_finetune_seeds : int, default=3
         Fine-tuning seeds ``0, 1, ..., n_finetune_seeds - 1``.

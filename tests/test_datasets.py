@@ -70,6 +70,54 @@ def test_rotten_tomatoes_splits():
     np.testing.assert_array_equal(y, parts["validation"].target)
 
 
+def test_rotten_tomatoes_split_by_film():
+    # independent reference: films and labels read from the raw CSV
+    import csv
+    import io
+
+    path = load_rotten_tomatoes(subset="test").filename
+    text = bz2.decompress(Path(path).read_bytes()).decode("utf-8")
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["category"] != "plot"]
+    films = np.array([r["movie_name"] for r in rows], dtype=object)
+    fresh = np.array([r["category"] == "fresh" for r in rows])
+    full = load_rotten_tomatoes(subset="all", split_by="film")
+    assert full.data == [r["text"] for r in rows]
+    split = full.split
+    # whole films: every film's sentences share one split
+    for film in np.unique(films):
+        assert len(set(split[films == film])) == 1, film
+    sizes = {s: int((split == s).sum()) for s in SUBSETS}
+    assert sizes == {"train": 8942, "validation": 1300, "test": 2566}
+    # the two strata (film's fresh share below the median of films, or not):
+    # test takes films until >= round(0.2 n) of the stratum's rows, then
+    # validation until >= round(0.1 n); so each is short of its target by
+    # less than one film (at most 35 sentences)
+    names, inverse = np.unique(films, return_inverse=True)
+    share = np.bincount(inverse, weights=fresh) / np.bincount(inverse)
+    high = share[inverse] >= np.median(share)
+    for stratum in (high, ~high):
+        n = stratum.sum()
+        for s, frac in (("test", 0.2), ("validation", 0.1)):
+            got = (split[stratum] == s).sum()
+            assert round(frac * n) <= got < round(frac * n) + 35
+    # labels close to the whole set's 57.8% fresh in every split
+    for s in SUBSETS:
+        assert abs(fresh[split == s].mean() - fresh.mean()) < 0.01
+    # the subsets are the rows of the full set, and agree with split_by
+    for s in SUBSETS:
+        part = load_rotten_tomatoes(subset=s, split_by="film")
+        assert part.data == [
+            t for t, sp in zip(full.data, split, strict=True) if sp == s
+        ]
+        assert set(part.split) == {s}
+    # deterministic, and the default split is untouched
+    again = load_rotten_tomatoes(subset="all", split_by="film").split
+    np.testing.assert_array_equal(again, split)
+    assert len(load_rotten_tomatoes(subset="test").data) == 2562
+    with pytest.raises(ValueError, match="split_by"):
+        load_rotten_tomatoes(split_by="review")
+
+
 def test_loaders_are_deterministic():
     a = load_rotten_tomatoes(subset="all").split
     b = load_rotten_tomatoes(subset="all").split

@@ -63,7 +63,7 @@ def test_sentiment_end_to_end_and_cache(tiny_dirs, tmp_path):
     data, _ = demo._load_task(
         "sentiment", {**demo.DEFAULT_SETTINGS["sentiment"], **SMALL}
     )
-    texts, y = data["test"]
+    texts, y, _ = data["test"]
     net = AutoModelForSequenceClassification.from_pretrained(res.model_path).eval()
     tok = AutoTokenizer.from_pretrained(res.model_path)
     with torch.no_grad():

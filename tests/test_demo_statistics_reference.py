@@ -272,7 +272,13 @@ def _fake_world(task, sizes, seed=0):
             else:
                 texts.append(words[0])
                 labels.append(y[0])
-        data[split] = (texts, labels if task == "ner" else np.asarray(labels))
+        # sentiment-film: 4 sentences per film (films named per split)
+        films = (
+            np.array([f"{split}-film-{i // 4}" for i in range(n)], dtype=object)
+            if task == "sentiment-film"
+            else None
+        )
+        data[split] = (texts, labels if task == "ner" else np.asarray(labels), films)
     return data, features
 
 
@@ -300,7 +306,7 @@ def fake_pipeline(monkeypatch, tmp_path):
         sizes = {s: settings["n_" + s] for s in ("train", "validation", "test")}
         data, features = _fake_world(task, sizes)
         calls["world"] = (data, features)
-        return data, ["neg", "pos"] if task == "sentiment" else None
+        return data, None if task == "ner" else ["neg", "pos"]
 
     class Extractor:
         def __init__(self, path, level="sequence", **kwargs):
@@ -347,9 +353,9 @@ def fake_pipeline(monkeypatch, tmp_path):
 def _features(calls, split, task):
     """Independent copy of a split's feature rows, labels and sentences."""
     data, features = calls["world"]
-    texts, labels = data[split]
-    if task == "sentiment":
-        return np.array([features[t] for t in texts]), np.asarray(labels), None
+    texts, labels, films = data[split]
+    if task != "ner":
+        return np.array([features[t] for t in texts]), np.asarray(labels), films
     X = np.array([features[w] for t in texts for w in t])
     y = np.concatenate(labels)
     groups = np.repeat(np.arange(len(texts)), [len(t) for t in texts])
@@ -357,7 +363,7 @@ def _features(calls, split, task):
     return X[keep], y[keep], groups[keep]
 
 
-@pytest.mark.parametrize("task", ["sentiment", "ner"])
+@pytest.mark.parametrize("task", ["sentiment", "sentiment-film", "ner"])
 def test_pipeline_splits_protocols_and_bootstrap(fake_pipeline, tmp_path, task):
     calls = fake_pipeline
     methods = ["ALIEN", "ALIEN [held-out]", "Error probe [held-out]", "MaxProb"]
@@ -384,11 +390,14 @@ def test_pipeline_splits_protocols_and_bootstrap(fake_pipeline, tmp_path, task):
     np.testing.assert_array_equal(
         paper["cv"].test_fold, np.r_[np.full(len(y_tr), -1), np.zeros(len(y_va))]
     )
-    # held-out protocol: cross-validation inside validation (whole sentences)
+    # held-out protocol: cross-validation inside validation (whole sentences
+    # for ner, whole films for sentiment-film)
     np.testing.assert_array_equal(heldout["X"], X_va)
-    for train, test in heldout["cv"]:
+    folds = list(heldout["cv"])
+    assert sorted(np.concatenate([test for _, test in folds])) == list(range(len(y_va)))
+    for train, test in folds:
         assert len(np.r_[train, test]) == len(y_va)
-        if task == "ner":
+        if task != "sentiment":
             assert not set(g_va[train]) & set(g_va[test])
 
     # each method fitted on its split with its protocol's parameters, seeds 0..2
@@ -414,7 +423,7 @@ def test_pipeline_splits_protocols_and_bootstrap(fake_pipeline, tmp_path, task):
             for s in (range(3) if demo.ESTIMATORS[name][3] else [0])
         ]
     members = None
-    if task == "ner":
+    if task != "sentiment":  # resampled as whole sentences / whole films
         members = [np.flatnonzero(g_te == g) for g in np.unique(g_te)]
     draws = _reference_bootstrap(errors, seeds, 23, 0, members=members)
     rows = [r for r in res.bootstrap if r["method"] in seeds]
