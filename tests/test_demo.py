@@ -220,6 +220,29 @@ def test_cli(tiny_dirs, tmp_path, capsys):
     assert len(demo.METHOD_SLUGS) == len(demo.ESTIMATORS)
 
 
+def test_cli_sentiment_split_by_film(tiny_dirs, tmp_path, capsys):
+    _, seq, _ = tiny_dirs
+    args = ["demo", "--task", "sentiment-film", "--model", str(seq)]
+    args += ["--methods", "alien", "--n-train", "30", "--n-validation", "20"]
+    args += ["--n-test", "30", "--n-seeds", "1", "--n-bootstrap", "5"]
+    args += ["--data-home", str(tmp_path / "home")]
+    args += ["--results-dir", str(tmp_path / "res"), "--no-plots"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert (
+        "(sentiment-film;" in out and "resamples of the test set (whole films)" in out
+    )
+    (folder,) = os.listdir(tmp_path / "res")
+    assert re.fullmatch(r"sentiment-film-custom-[0-9a-f]{8}", folder)
+    # the run read the film split: its test texts are test texts of that split
+    data, _ = demo._load_task(
+        "sentiment-film", {**demo.DEFAULT_SETTINGS["sentiment-film"], "n_test": 30}
+    )
+    test_films = set(data["test"][2])
+    train_films = set(data["train"][2])
+    assert test_films and not test_films & train_films
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="task must be one of"):
         demo.run_benchmark("vision")
