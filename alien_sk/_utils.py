@@ -183,7 +183,11 @@ def words_as_in_text(tokenizer):
     transformers 4's Qwen2 tokenizer stores that flag without applying it;
     where the flag is set but not applied, it is set on the backend's
     ``ByteLevel`` pre-tokenizer, as transformers 5 does (this modifies
-    ``tokenizer``: pass a copy).
+    ``tokenizer``: pass a copy). The probe is one plain word: Qwen2 splits a
+    word into pieces first (``"don't!"``: ``don``, ``'t``, ``!``) and then
+    puts the space before every piece, as transformers does for any word
+    list, so such a word's later sub-tokens differ from running text (its
+    first sub-token usually does not).
 
     Parameters
     ----------

@@ -741,6 +741,13 @@ def fine_tune(
         "freeze_embeddings": bool(freeze_embeddings),
         "random_state": int(random_state),
     }
+    with open(os.path.join(model, "config.json"), encoding="utf-8") as f:
+        model_type = json.load(f).get("model_type")
+    if task == "token" and model_type in PREFIX_SPACE_TYPES:
+        # word lists tokenized as running text (words_as_in_text), also on
+        # transformers 4, where Qwen2 models cached before were trained
+        # without the prefix space: they are not reused
+        settings["word_prefix_space"] = True
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     cache_dir = (
         os.path.join(get_data_home(), "models") if cache_dir is None else cache_dir

@@ -16,6 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from alien_sk import demo
 from alien_sk.cli import build_parser, main
+from alien_sk.datasets import load_rotten_tomatoes
 
 
 @pytest.fixture(scope="module")
@@ -220,8 +221,17 @@ def test_cli(tiny_dirs, tmp_path, capsys):
     assert len(demo.METHOD_SLUGS) == len(demo.ESTIMATORS)
 
 
-def test_cli_sentiment_split_by_film(tiny_dirs, tmp_path, capsys):
+def test_cli_sentiment_split_by_film(tiny_dirs, tmp_path, capsys, monkeypatch):
     _, seq, _ = tiny_dirs
+    loaded = []
+
+    def spy(task, settings, seed=0):
+        out = load_task(task, settings, seed)
+        loaded.append((task, out[0]))
+        return out
+
+    load_task = demo._load_task
+    monkeypatch.setattr(demo, "_load_task", spy)
     args = ["demo", "--task", "sentiment-film", "--model", str(seq)]
     args += ["--methods", "alien", "--n-train", "30", "--n-validation", "20"]
     args += ["--n-test", "30", "--n-seeds", "1", "--n-bootstrap", "5"]
@@ -229,18 +239,17 @@ def test_cli_sentiment_split_by_film(tiny_dirs, tmp_path, capsys):
     args += ["--results-dir", str(tmp_path / "res"), "--no-plots"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert (
-        "(sentiment-film;" in out and "resamples of the test set (whole films)" in out
-    )
+    assert "(sentiment-film;" in out
+    assert "resamples of the test set (whole films)" in out
     (folder,) = os.listdir(tmp_path / "res")
     assert re.fullmatch(r"sentiment-film-custom-[0-9a-f]{8}", folder)
-    # the run read the film split: its test texts are test texts of that split
-    data, _ = demo._load_task(
-        "sentiment-film", {**demo.DEFAULT_SETTINGS["sentiment-film"], "n_test": 30}
-    )
-    test_films = set(data["test"][2])
-    train_films = set(data["train"][2])
-    assert test_films and not test_films & train_films
+    # the run read the film split: no test film among the training films
+    ((task, data),) = loaded
+    assert task == "sentiment-film"
+    films = {split: set(d[2]) for split, d in data.items()}
+    assert films["test"] and not films["test"] & (films["train"] | films["validation"])
+    texts = set(load_rotten_tomatoes(subset="test", split_by="film").data)
+    assert set(data["test"][0]) <= texts
 
 
 def test_bad_arguments():

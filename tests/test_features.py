@@ -552,6 +552,12 @@ def test_prefix_space_flag_without_effect_is_applied(tiny_model_path):
     spaced = tf.AutoTokenizer.from_pretrained(
         path, local_files_only=True, add_prefix_space=True
     )
+    # the reference applies the flag (set by hand where transformers 4 does not)
+    spaced.backend_tokenizer.pre_tokenizer[1].add_prefix_space = True
+    assert (
+        spaced(["movie"], is_split_into_words=True)["input_ids"]
+        == spaced(" movie")["input_ids"]
+    )
     broken = tf.AutoTokenizer.from_pretrained(
         path, local_files_only=True, add_prefix_space=True
     )

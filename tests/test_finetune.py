@@ -300,6 +300,21 @@ def test_token_task_byte_level_words_get_prefix_space(
         saved(["the", "movie"], is_split_into_words=True)["input_ids"]
         == plain(" the movie")["input_ids"]
     )
+    # models cached before the prefix space was applied everywhere (Qwen2 on
+    # transformers 4) are another cache entry: the settings say so
+    assert res.settings["word_prefix_space"] is True
+
+
+def test_prefix_space_marker_only_for_byte_level_token_tasks(tiny_model_path, tmp_path):
+    words = [["the", "movie"], ["bad"]]
+    y = [np.array([0, 1]), np.array([2])]
+    kw = {"n_epochs": 1, "max_steps": 1, "cache_dir": tmp_path}
+    bert = fine_tune(
+        words, y, model=tiny_model_path("bert", task="token"), task="token", **kw
+    )
+    assert "word_prefix_space" not in bert.settings
+    gpt2 = fine_tune(["a", "b", "a b"], [0, 1, 0], model=tiny_model_path("gpt2"), **kw)
+    assert "word_prefix_space" not in gpt2.settings
 
 
 def _bare_and_headed(family, root):
