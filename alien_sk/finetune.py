@@ -741,8 +741,11 @@ def fine_tune(
         "freeze_embeddings": bool(freeze_embeddings),
         "random_state": int(random_state),
     }
-    with open(os.path.join(model, "config.json"), encoding="utf-8") as f:
-        model_type = json.load(f).get("model_type")
+    try:
+        with open(os.path.join(model, "config.json"), encoding="utf-8") as f:
+            model_type = json.load(f).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        model_type = None  # transformers names the problem when it loads
     if task == "token" and model_type in PREFIX_SPACE_TYPES:
         # word lists tokenized as running text (words_as_in_text), also on
         # transformers 4, where Qwen2 models cached before were trained

@@ -317,6 +317,23 @@ def test_prefix_space_marker_only_for_byte_level_token_tasks(tiny_model_path, tm
     assert "word_prefix_space" not in gpt2.settings
 
 
+def test_token_task_refuses_a_tokenizer_that_drops_the_word_space(
+    tiny_model_path, tmp_path, monkeypatch
+):
+    # a byte-level tokenizer that still splits word lists without the space
+    # (no ByteLevel step to set): training would not match FeatureExtractor
+    monkeypatch.setattr(finetune, "words_as_in_text", lambda tokenizer: False)
+    with pytest.raises(ValueError, match="does not split word lists as running"):
+        fine_tune(
+            [["the", "movie"]],
+            [np.array([0, 1])],
+            model=tiny_model_path("gpt2", task="token"),
+            task="token",
+            max_steps=1,
+            cache_dir=tmp_path,
+        )
+
+
 def _bare_and_headed(family, root):
     """The same base weights: bare, with a 3-label head, with a 2-label head."""
     from transformers import (
