@@ -46,6 +46,7 @@ import zlib
 
 import numpy as np
 
+from alien_sk._utils import user_stacklevel
 from alien_sk.exceptions import CacheWarning
 
 #: Bump when the on-disk format or the meaning of a row changes.
@@ -124,7 +125,7 @@ def namespace_id(descriptor):
 
 
 def _warn(msg):
-    warnings.warn(msg, CacheWarning, stacklevel=4)
+    warnings.warn(msg, CacheWarning, stacklevel=user_stacklevel())
 
 
 def _dir_size(path):

@@ -2,9 +2,69 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Private helpers shared across alien_sk (numpy only; torch imported lazily)."""
 
+import os
+import sys
+
 import numpy as np
 
 _DEVICES = {"auto", "cpu", "cuda", "mps"}
+
+
+_LIBRARY_DIRS = None
+
+
+def user_stacklevel():
+    """``stacklevel`` that makes a warning name the user's line.
+
+    Counts the frames, from the function that calls :func:`warnings.warn`
+    outwards, that run code of alien_sk, scikit-learn, joblib or the standard
+    library's ``pickle``, so that the warning points at the first frame
+    outside them: the user's call, however deep the library path to the
+    warning (``score``, a scorer, a ``Pipeline``, ``GridSearchCV``,
+    ``joblib.load``). Call it inside the ``warnings.warn``
+    call itself.
+
+    Returns
+    -------
+    stacklevel : int
+        At least 2 (the caller of the warning function).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from alien_sk._utils import user_stacklevel
+    >>> def f():
+    ...     warnings.warn("careful", stacklevel=user_stacklevel())
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     f()
+    >>> w[0].lineno == 3  # this example's ``f()`` line, not f's own
+    True
+    """
+    global _LIBRARY_DIRS
+    if _LIBRARY_DIRS is None:
+        import pickle
+
+        import joblib
+        import sklearn
+
+        import alien_sk
+
+        _LIBRARY_DIRS = tuple(
+            os.path.dirname(os.path.abspath(m.__file__)) + os.sep
+            for m in (alien_sk, sklearn, joblib)
+        ) + (os.path.abspath(pickle.__file__),)  # joblib.load unpickles in Python
+    frame = sys._getframe(2)  # the warning function's caller
+    level = 2
+    while frame is not None and _in_library(frame.f_code.co_filename):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _in_library(filename):
+    # "<stdin>", "<doctest ...>" and other pseudo-files are the user's
+    return os.path.isabs(filename) and filename.startswith(_LIBRARY_DIRS)
 
 
 def _other_mass(logits):

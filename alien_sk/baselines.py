@@ -36,6 +36,7 @@ from alien_sk._utils import (
     normalized_entropy,
     one_minus_margin,
     one_minus_max_softmax,
+    user_stacklevel,
 )
 from alien_sk.exceptions import NoErrorsWarning
 
@@ -1051,7 +1052,7 @@ class ErrorProbe(_EmbeddingBaseline):
                 "nothing to learn; it falls back to the normalised entropy of the "
                 "logits.",
                 NoErrorsWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             self.probe_ = None
             return self

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from alien_sk._utils import user_stacklevel
 from alien_sk.exceptions import TruncationWarning
 from alien_sk.features import (
     _FAMILIES,
@@ -885,7 +886,7 @@ default=None
                 f"{n_trunc} of {len(texts)} texts were longer than "
                 f"max_length={self.max_length} tokens and were truncated.",
                 TruncationWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         order = np.argsort(-enc.lengths, kind="stable")
         for start in range(0, len(texts), batch_size):

@@ -21,7 +21,7 @@ from alien_sk._docstring import (
     _n_logits_docstring,
     _random_state_docstring,
 )
-from alien_sk._utils import resolve_device
+from alien_sk._utils import resolve_device, user_stacklevel
 from alien_sk.exceptions import DeviceWarning, NoErrorsWarning
 
 __all__ = ["AlienUncertaintyEstimator"]
@@ -155,16 +155,19 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
         Number of epochs run.
 
     validation_scores_ : list of float
-        Validation misclassification ROC-AUC after each epoch (only with
-        ``validation_fraction``).
+        Validation misclassification ROC-AUC after each epoch.
 
     initial_validation_score_ : float
-        Validation misclassification ROC-AUC of the untrained head (only with
-        ``validation_fraction``).
+        Validation misclassification ROC-AUC of the untrained head.
 
     best_iteration_ : int
         Epoch (1-based) whose head was kept; 0 when no epoch beat the
-        untrained head, which was kept (only with ``validation_fraction``).
+        untrained head, which was kept.
+
+        These three exist only when the head was trained with early stopping:
+        ``validation_fraction`` set, ``max_epochs > 0``, and training labels
+        with both errors and correct predictions (otherwise nothing is split
+        off or trained).
 
     See Also
     --------
@@ -331,7 +334,7 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
                 f" on the {errors.shape[0]} training samples: there is nothing to "
                 "learn; the head is left at the entropy initialisation.",
                 NoErrorsWarning,
-                stacklevel=4,  # _fit < fit < _fit_context's wrapper < caller
+                stacklevel=user_stacklevel(),
             )
             module.reset_parameters("entropy", generator)
             self._finish(module, device)
@@ -547,7 +550,7 @@ class AlienUncertaintyEstimator(BaseUncertaintyEstimator):
                     f"'{device}', which is not available here; its head is "
                     "loaded on the CPU and device_ is set to 'cpu'.",
                     DeviceWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 state["device_"] = torch.device("cpu")
         super().__setstate__(state)

@@ -31,7 +31,12 @@ from alien_sk._docstring import (
     _batch_size_docstring,
     _cache_dir_docstring,
 )
-from alien_sk._utils import PREFIX_SPACE_TYPES, resolve_device, words_as_in_text
+from alien_sk._utils import (
+    PREFIX_SPACE_TYPES,
+    resolve_device,
+    user_stacklevel,
+    words_as_in_text,
+)
 from alien_sk.exceptions import AlienSkWarning, TruncationWarning
 
 __all__ = ["FeatureExtractor"]
@@ -646,7 +651,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                     "fine-tuned, its logits are noise, and the weights fingerprint "
                     "changes at every load. Fine-tune and save it first.",
                     AlienSkWarning,
-                    stacklevel=3,
+                    stacklevel=user_stacklevel(),
                 )
             model = model.to(device).eval()
             tok_source = path if self.tokenizer is None else self.tokenizer
@@ -1205,7 +1210,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 f"word {j} ({words[j]!r}) of the sentence "
                 f"{reprlib.repr(list(words))}; remove or replace them.",
                 AlienSkWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
     def _batch(self, enc, idx):
@@ -1265,7 +1270,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 f"longer than max_length={self.max_length_} tokens and were "
                 f"truncated{extra}.",
                 TruncationWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         if token:
             self._warn_tokenless_words(

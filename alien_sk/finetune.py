@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from alien_sk._utils import PREFIX_SPACE_TYPES, words_as_in_text
+from alien_sk._utils import PREFIX_SPACE_TYPES, user_stacklevel, words_as_in_text
 from alien_sk.exceptions import CacheWarning
 
 __all__ = ["fine_tune", "get_data_home", "minilm_path"]
@@ -532,7 +532,7 @@ def _read_cache(folder, settings):
         f"the cached fine-tuned model {folder!r} is unusable ({problem}); "
         "training again.",
         CacheWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return None
 

@@ -46,6 +46,8 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 
+from alien_sk._utils import user_stacklevel
+
 __all__ = [
     "UNCERTAINTY_SCORERS",
     "augrc",
@@ -354,7 +356,7 @@ def misclassification_roc_auc(y_true, y_pred, uncertainty, *, sample_weight=None
             + ("no error" if not errors[positive].any() else "only errors")
             + f" on these {errors.shape[0]} samples; returning nan.",
             UndefinedMetricWarning,
-            stacklevel=3,  # past validate_params' wrapper
+            stacklevel=user_stacklevel(),
         )
         return float("nan")
     if not np.isfinite(uncertainty).all():
@@ -374,11 +376,14 @@ def risk_coverage_curve(y_true, y_pred, uncertainty, *, sample_weight=None):
     Coverage 0 (risk undefined) is not included; the last point has coverage 1
     and the overall error rate as risk.
 
-    :func:`aurc` is the mean of the per-sample expected risks. When all
-    uncertainties are distinct it equals the right-endpoint step sum
-    ``sum_i risk[i] * (coverage[i] - coverage[i - 1])`` over these points
-    (with ``coverage[-1] = 0``), not a trapezoid over them; with ties it
-    averages over the orders of the tied samples.
+    :func:`aurc` is the mean of the per-sample expected risks. Without
+    sample weights and when all uncertainties are distinct it equals the
+    right-endpoint step sum ``sum_i risk[i] * (coverage[i] - coverage[i - 1])``
+    over these points (with ``coverage[-1] = 0``), not a trapezoid over them;
+    with ties it averages over the orders of the tied samples. With sample
+    weights, sample ``i`` counts as ``w_i`` positions of the ranking (see the
+    module docstring), which the step sum over these points does not
+    reproduce.
 
     Read more in the :ref:`User Guide <metrics>`.
 
@@ -630,7 +635,7 @@ def prediction_rejection_ratio(y_true, y_pred, uncertainty, *, sample_weight=Non
             + ("no error" if not errors[positive].any() else "only errors")
             + f" on these {errors.shape[0]} samples; returning nan.",
             UndefinedMetricWarning,
-            stacklevel=3,  # past validate_params' wrapper
+            stacklevel=user_stacklevel(),
         )
         return float("nan")
     ar_unc = _augrc(errors, uncertainty, weight)

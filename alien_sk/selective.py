@@ -35,6 +35,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from alien_sk._utils import user_stacklevel
 from alien_sk.exceptions import TargetRiskWarning
 from alien_sk.metrics import _check_inputs, _predicted_labels
 
@@ -591,7 +592,7 @@ class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
             warnings.warn(
                 message + " SelectiveClassifier will abstain on every sample.",
                 TargetRiskWarning,
-                stacklevel=3,  # fit < _fit_context's wrapper < caller
+                stacklevel=user_stacklevel(),
             )
             self.threshold_, self.coverage_, self.risk_ = -np.inf, 0.0, np.nan
         else:

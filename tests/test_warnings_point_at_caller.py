@@ -1,14 +1,26 @@
 """Warnings name the user's line, not a line inside alien_sk or sklearn."""
 
+import io
 import warnings
+from unittest import mock
 
+import joblib
 import numpy as np
 import pytest
+import torch
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from alien_sk import AlienUncertaintyEstimator
-from alien_sk.baselines import ErrorProbe
-from alien_sk.exceptions import NoErrorsWarning, TargetRiskWarning
-from alien_sk.metrics import misclassification_roc_auc, prediction_rejection_ratio
+from alien_sk.baselines import Entropy, ErrorProbe
+from alien_sk.exceptions import DeviceWarning, NoErrorsWarning, TargetRiskWarning
+from alien_sk.metrics import (
+    get_uncertainty_scorer,
+    misclassification_roc_auc,
+    prediction_rejection_ratio,
+)
 from alien_sk.selective import SelectiveClassifier
 
 
@@ -27,6 +39,33 @@ def _all_correct():
     return X, X[:, :2].argmax(axis=1)
 
 
+def _fitted(est):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((60, 5))
+    return est.fit(X, rng.integers(0, 2, 60))
+
+
+def _grid_search_scoring_all_correct():
+    # the test fold holds no error: GridSearchCV's default scoring (score)
+    # warns from inside sklearn's and joblib's frames
+    X, y = _all_correct()
+    y_fit = y.copy()
+    y_fit[:30:3] = 1 - y_fit[:30:3]  # errors in the training fold only
+    GridSearchCV(
+        Entropy(), {"n_logits": [2]}, cv=PredefinedSplit([-1] * 30 + [0] * 30)
+    ).fit(X, y_fit)
+
+
+def _joblib_load_cuda_fitted():
+    est = _fitted(AlienUncertaintyEstimator(max_epochs=1, random_state=0))
+    est.device_ = torch.device("cuda")
+    buffer = io.BytesIO()
+    joblib.dump(est, buffer)
+    buffer.seek(0)
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        joblib.load(buffer)
+
+
 @pytest.mark.parametrize(
     "category, call",
     [
@@ -43,8 +82,40 @@ def _all_correct():
         ),
         (Warning, lambda: misclassification_roc_auc([0, 1], [0, 1], [0.1, 0.2])),
         (Warning, lambda: prediction_rejection_ratio([0, 1], [0, 1], [0.1, 0.2])),
+        # the same warnings reached through the library's own layers
+        (
+            UndefinedMetricWarning,
+            lambda: _fitted(AlienUncertaintyEstimator(max_epochs=1)).score(
+                *_all_correct()
+            ),
+        ),
+        (UndefinedMetricWarning, lambda: _fitted(Entropy()).score(*_all_correct())),
+        (
+            UndefinedMetricWarning,
+            lambda: get_uncertainty_scorer("prr")(_fitted(Entropy()), *_all_correct()),
+        ),
+        (UndefinedMetricWarning, _grid_search_scoring_all_correct),
+        (
+            NoErrorsWarning,
+            lambda: make_pipeline(
+                FunctionTransformer(), AlienUncertaintyEstimator(max_epochs=1)
+            ).fit(*_all_correct()),
+        ),
+        (DeviceWarning, _joblib_load_cuda_fitted),
     ],
-    ids=["alien", "error_probe", "selective", "roc_auc", "prr"],
+    ids=[
+        "alien",
+        "error_probe",
+        "selective",
+        "roc_auc",
+        "prr",
+        "alien_score",
+        "baseline_score",
+        "scorer",
+        "grid_search",
+        "pipeline_fit",
+        "joblib_load",
+    ],
 )
 def test_warning_points_at_the_callers_line(category, call):
     for w in _caught(category, call):
