@@ -358,6 +358,11 @@ def test_refit_without_validation_drops_validation_attributes():
     assert not hasattr(est, "validation_scores_")
     assert not hasattr(est, "initial_validation_score_")
     assert not hasattr(est, "best_iteration_")
+    # as documented, max_epochs=0 splits nothing off either
+    est.set_params(validation_fraction=0.2).fit(X, y)
+    est.set_params(max_epochs=0).fit(X, y)
+    assert not hasattr(est, "validation_scores_")
+    assert not hasattr(est, "best_iteration_")
 
 
 def test_early_stopping_needs_errors_in_both_classes():
