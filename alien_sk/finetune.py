@@ -455,6 +455,15 @@ def _train(net, tokenizer, texts, y, *, task, settings, device, progress_bar):
     max_length = (
         settings["max_length"] if limit is None else min(settings["max_length"], limit)
     )
+    # as FeatureExtractor: a limit the special tokens alone fill leaves no
+    # text to train on (and the features could not be extracted afterwards)
+    n_special = int(tokenizer.num_special_tokens_to_add())
+    if max_length <= n_special:
+        raise ValueError(
+            f"max_length={max_length} leaves no room for text: the tokenizer "
+            f"adds {n_special} special tokens to every text; use "
+            f"max_length >= {n_special + 1}."
+        )
     lengths = [len(t) for t in texts]
     epochs = [
         _batches(lengths, settings["batch_size"], rng)

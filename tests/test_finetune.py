@@ -178,6 +178,24 @@ def test_input_errors(bert_dir, tmp_path):
         fine_tune(TEXTS, LABELS, model=tmp_path, cache_dir=tmp_path)
 
 
+def test_max_length_filled_by_special_tokens_is_refused_before_training(
+    bert_dir, tmp_path, monkeypatch
+):
+    # BERT adds [CLS] and [SEP]: max_length=2 leaves no token of text, which
+    # FeatureExtractor refuses; fine_tune refuses it before any step
+    def no_step(*args, **kwargs):
+        raise AssertionError("a training step ran")
+
+    monkeypatch.setattr(finetune, "_batches", no_step)
+    with pytest.raises(ValueError, match="max_length=2 leaves no room.*adds 2"):
+        fine_tune(TEXTS, LABELS, model=bert_dir, max_length=2, cache_dir=tmp_path)
+    assert os.listdir(tmp_path) == []  # nothing cached
+    monkeypatch.undo()
+    fine_tune(
+        TEXTS, LABELS, model=bert_dir, max_length=3, max_steps=1, cache_dir=tmp_path
+    )
+
+
 def test_data_home(tmp_path, monkeypatch):
     monkeypatch.setenv("ALIEN_SK_HOME", str(tmp_path / "home"))
     assert get_data_home() == str(tmp_path / "home")
