@@ -51,7 +51,12 @@ def build_parser():
         "WNUT-2016 tweets, token level",
     )
     demo.add_argument("--quick", action="store_true", help="a smaller, faster run")
-    demo.add_argument("--model", default=None, help="base model folder to fine-tune")
+    demo.add_argument(
+        "--model",
+        type=_model_folder,
+        default=None,
+        help="base model folder to fine-tune",
+    )
     demo.add_argument(
         "--methods",
         nargs="+",
@@ -80,7 +85,9 @@ def build_parser():
         help="cache folder (default: $ALIEN_SK_HOME or ~/.cache/alien_sk)",
     )
     demo.add_argument("--results-dir", default="results", help="default: ./results")
-    demo.add_argument("--device", default="cpu")
+    demo.add_argument(
+        "--device", type=_device, default="cpu", help="cpu (default), cuda, mps or auto"
+    )
     demo.add_argument(
         "--n-jobs",
         type=_n_jobs,
@@ -120,6 +127,28 @@ def _n_jobs(text):
     return value
 
 
+def _device(text):
+    """argparse type: a torch device that this machine has."""
+    from alien_sk._utils import resolve_device
+
+    try:
+        resolve_device(text)
+    except (ValueError, RuntimeError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _model_folder(text):
+    """argparse type: a local folder holding a transformers model."""
+    import os
+
+    if not os.path.isfile(os.path.join(text, "config.json")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a folder holding a transformers model (no config.json)"
+        )
+    return text
+
+
 def main(argv=None):
     """Entry point of the ``alien-sk`` console script.
 
@@ -133,8 +162,17 @@ def main(argv=None):
     status : int
         0 on success.
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    import importlib.util
+
     from alien_sk.demo import run_benchmark, run_finetune_seeds
+
+    if not args.no_plots and importlib.util.find_spec("matplotlib") is None:
+        parser.error(
+            "the plots need matplotlib: pip install 'alien-sk[plot]', or pass "
+            "--no-plots"
+        )
 
     start = time.perf_counter()
 
@@ -192,19 +230,26 @@ def main(argv=None):
         )
         print(many.table)
         diffs = [d for d in many.differences if d["method"] == "ALIEN"]
-        print(
-            "ALIEN - Entropy ROC-AUC per classifier (points): "
-            + ", ".join(f"{100 * d['roc_auc_minus_entropy']:+.2f}" for d in diffs)
-        )
+        if diffs:
+            print(
+                "ALIEN - Entropy ROC-AUC per classifier (points): "
+                + ", ".join(f"{100 * d['roc_auc_minus_entropy']:+.2f}" for d in diffs)
+            )
         print(f"written to {many.out_dir}/")
         print()
+    runs = many.runs if many is not None else [result]
+    timings = {k: sum(run.timings.get(k, 0.0) for run in runs) for k in result.timings}
     print(
-        "timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
+        "timings (s"
+        + (f", summed over the {len(runs)} runs" if len(runs) > 1 else "")
+        + "): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
     )
-    print(
-        f"results written to {result.out_dir}/: "
-        + ", ".join(sorted(p.rsplit("/", 1)[-1] for p in result.files.values()))
-    )
+    for run in runs:
+        print(
+            f"results written to {run.out_dir}/: "
+            + ", ".join(sorted(p.rsplit("/", 1)[-1] for p in run.files.values()))
+        )
     return 0
 
 

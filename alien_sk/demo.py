@@ -68,6 +68,7 @@ from sklearn.model_selection import (
 from sklearn.utils import Bunch
 
 from alien_sk import metrics as _metrics
+from alien_sk._utils import resolve_device
 
 __all__ = [
     "ALIEN_GRID",
@@ -946,6 +947,20 @@ def run_benchmark(
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(ESTIMATORS)}.")
     methods = [m for m in ESTIMATORS if m in methods or m == _REFERENCE]
+    # what would fail only after minutes of work is checked now
+    if plots and importlib.util.find_spec("matplotlib") is None:
+        raise ImportError(
+            "plots=True needs matplotlib: pip install 'alien-sk[plot]', or pass "
+            "plots=False (--no-plots)."
+        )
+    resolve_device(device)
+    if model is not None and not os.path.isfile(
+        os.path.join(os.fspath(model), "config.json")
+    ):
+        raise FileNotFoundError(
+            f"model={model!r} is not a folder holding a transformers model "
+            "(no config.json)."
+        )
     home = get_data_home(data_home)
     suffix = ("-quick" if quick else "") + (
         f"-ft{finetune_seed}" if finetune_seed else ""
@@ -961,8 +976,7 @@ def run_benchmark(
     if custom:
         blob = json.dumps(custom, sort_keys=True, default=str).encode()
         suffix += "-custom-" + hashlib.sha256(blob).hexdigest()[:8]
-    out_dir = os.path.join(os.fspath(results_dir), task + suffix)
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = os.path.join(os.fspath(results_dir), task + suffix)  # made at step 7
     timings = {}
     t_start = time.perf_counter()
     seeds = list(range(settings["n_seeds"]))
@@ -1169,25 +1183,27 @@ def run_benchmark(
         "sentiment-film": "Rotten Tomatoes split by film, MiniLM",
         "ner": "WNUT-2016 words, MiniLM",
     }[task]
-    if plots:
-        files.update(_plots(y_te, pred_te, first_scores, bounded, out_dir, title))
-    else:  # no plot of an earlier run stays beside this run's tables
-        for stale in ("risk_coverage.png", "reliability.png"):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(os.path.join(out_dir, stale))
+    os.makedirs(out_dir, exist_ok=True)
     table = format_table(summary, boot)
     verdict = _verdict(boot, summary) if boot else ""
+    # the tables first, the plots next, run.json (with the timings) last
     files["raw"] = os.path.join(out_dir, "raw_results.csv")
     _write_csv(files["raw"], raw)
     files["summary"] = os.path.join(out_dir, "summary.csv")
     _write_csv(files["summary"], summary)
     files["bootstrap"] = os.path.join(out_dir, "bootstrap.csv")
     _write_csv(files["bootstrap"], boot)
-    timings["outputs"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - t_start
     files["table"] = os.path.join(out_dir, "table.txt")
     with open(files["table"], "w", encoding="utf-8") as f:
         f.write(table + "\n\n" + verdict + "\n")
+    if plots:
+        files.update(_plots(y_te, pred_te, first_scores, bounded, out_dir, title))
+    else:  # no plot of an earlier run stays beside this run's tables
+        for stale in ("risk_coverage.png", "reliability.png"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(out_dir, stale))
+    timings["outputs"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_start
     files["run"] = os.path.join(out_dir, "run.json")
     with open(files["run"], "w", encoding="utf-8") as f:
         json.dump(

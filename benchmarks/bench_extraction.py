@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from alien_sk.cli import _int_at_least
+
 
 def _package_dir(name):
     spec = importlib.util.find_spec(name)
@@ -97,13 +99,18 @@ def _timed(fn):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-texts", type=int, default=512)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-texts", type=_int_at_least(1), default=512)
+    parser.add_argument("--batch-size", type=_int_at_least(1), default=32)
+    parser.add_argument("--max-length", type=_int_at_least(2), default=128)
     parser.add_argument(
-        "--repeats", type=int, default=1, help="alternated first passes (median)"
+        "--threads", type=_int_at_least(1), default=None, help="torch threads"
+    )
+    parser.add_argument("--seed", type=_int_at_least(0), default=0)
+    parser.add_argument(
+        "--repeats",
+        type=_int_at_least(1),
+        default=1,
+        help="alternated first passes (median)",
     )
     args = parser.parse_args(argv)
 

@@ -42,6 +42,8 @@ import argparse
 import os
 import sys
 
+from alien_sk.cli import _int_at_least  # argparse only: imports no numpy
+
 
 def _parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,13 +65,13 @@ def _parse_args(argv=None):
         default="synthetic",
         help="synthetic features (default) or the demo classifier's real ones",
     )
-    parser.add_argument("--n-samples", type=int, default=10_000)
-    parser.add_argument("--n-logits", type=int, default=2)
-    parser.add_argument("--dims", type=int, nargs="+", default=[384, 768])
-    parser.add_argument("--max-epochs", type=int, default=20)
-    parser.add_argument("--predict-rows", type=int, default=1_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--n-samples", type=_int_at_least(10), default=10_000)
+    parser.add_argument("--n-logits", type=_int_at_least(2), default=2)
+    parser.add_argument("--dims", type=_int_at_least(0), nargs="+", default=[384, 768])
+    parser.add_argument("--max-epochs", type=_int_at_least(1), default=20)
+    parser.add_argument("--predict-rows", type=_int_at_least(1), default=1_000)
+    parser.add_argument("--repeat", type=_int_at_least(1), default=3)
+    parser.add_argument("--threads", type=_int_at_least(1), default=1)
     args = parser.parse_args(argv)
     if args.data == "rotten-tomatoes" and args.n_logits != 2:
         parser.error("--data rotten-tomatoes has 2 logits; drop --n-logits")

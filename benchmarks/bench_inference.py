@@ -39,13 +39,15 @@ import argparse
 import os
 import sys
 
+from alien_sk.cli import _int_at_least  # argparse only: imports no numpy
+
 
 def _parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-texts", type=int, default=384)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--n-texts", type=_int_at_least(1), default=384)
+    parser.add_argument("--batch-size", type=_int_at_least(1), default=32)
+    parser.add_argument("--repeat", type=_int_at_least(1), default=5)
+    parser.add_argument("--threads", type=_int_at_least(1), default=1)
     parser.add_argument("--head", choices=["linear", "mlp"], default="linear")
     parser.add_argument(
         "--head-dtype", choices=["float32", "float64"], default="float32"

@@ -40,6 +40,7 @@ import argparse
 import sys
 import time
 
+from alien_sk.cli import _int_at_least, _n_jobs
 from alien_sk.demo import DEFAULT_SETTINGS, METHOD_SLUGS, run_benchmark
 
 
@@ -56,14 +57,15 @@ def parse_args(argv=None):
         help="methods to run (default: all): " + ", ".join(METHOD_SLUGS),
     )
     parser.add_argument("--model", default=None, help="base model folder")
-    for name in ("n-train", "n-validation", "n-test", "n-seeds", "n-bootstrap"):
-        parser.add_argument(f"--{name}", type=int, default=None)
-    parser.add_argument("--max-length", type=int, default=None)
-    parser.add_argument("--n-epochs", type=int, default=None)
+    for name in ("n-train", "n-validation", "n-test", "n-seeds"):
+        parser.add_argument(f"--{name}", type=_int_at_least(1), default=None)
+    parser.add_argument("--n-bootstrap", type=_int_at_least(0), default=None)
+    parser.add_argument("--max-length", type=_int_at_least(2), default=None)
+    parser.add_argument("--n-epochs", type=_int_at_least(1), default=None)
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--results-dir", default="results")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--n-jobs", type=_n_jobs, default=1)
     parser.add_argument("--refit", action="store_true", help="ignore the fit cache")
     return parser.parse_args(argv)
 

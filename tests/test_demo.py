@@ -268,6 +268,43 @@ def test_bad_arguments():
         demo.run_benchmark("sentiment", n_bootstrap=-1)
 
 
+def test_arguments_that_would_fail_late_are_refused_before_any_work(
+    tmp_path, monkeypatch, capsys
+):
+    # each used to fail only after the fine-tuning (or, for the plots, after
+    # the whole run), leaving an empty results folder behind
+    def no_work(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(demo, "_load_task", no_work)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    res = tmp_path / "res"
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        demo.run_benchmark("sentiment", device="cuda", results_dir=res)
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        demo.run_benchmark("sentiment", model=tmp_path / "nope", results_dir=res)
+    real_find_spec = demo.importlib.util.find_spec
+    monkeypatch.setattr(
+        demo.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real_find_spec(name, *a),
+    )
+    with pytest.raises(ImportError, match=r"alien-sk\[plot\].*plots=False"):
+        demo.run_benchmark("sentiment", results_dir=res)
+    assert not res.exists()
+    # the CLI reports the same problems as usage errors
+    for args, message in [
+        (["--device", "cuda"], "CUDA is not available"),
+        (["--model", str(tmp_path / "nope")], "no config.json"),
+        ([], r"alien-sk\[plot\]'?, or pass --no-plots"),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            main(["demo", *args, "--results-dir", str(res)])
+        assert exc.value.code == 2
+        assert re.search(message, capsys.readouterr().err)
+    assert not res.exists()
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -313,11 +350,18 @@ def test_finetune_seeds(tiny_dirs, tmp_path, capsys):
     assert main(args + ["--finetune-seeds", "2"]) == 0
     out = capsys.readouterr().out
     assert "Over 2 fine-tuning seeds" in out
+    assert "timings (s, summed over the 2 runs)" in out
     models = os.listdir(tmp_path / "home" / "models")
     assert len([m for m in models if m.startswith("sequence-")]) == 2
     # the two classifiers' runs share one custom settings hash
     found = (re.search(r"-custom-[0-9a-f]{8}", d) for d in os.listdir(tmp_path))
     (custom,) = {m[0] for m in found if m}
+    # every run's folder is reported, not only the first's
+    written = re.findall(r"results written to (\S+)/:", out)
+    assert [os.path.basename(w) for w in written] == [
+        f"sentiment{custom}",
+        f"sentiment-ft1{custom}",
+    ]
     with open(tmp_path / f"sentiment{custom}-finetune-seeds/differences.csv") as f:
         rows = list(csv.DictReader(f))
     # reference: each classifier's own run tables
