@@ -16,7 +16,9 @@ import json
 import os
 import reprlib
 import sys
+import threading
 import warnings
+import weakref
 from collections.abc import Iterator
 from numbers import Integral
 
@@ -156,6 +158,26 @@ def _same_tokenizer(tokenizer, fingerprint):
         _tokenizer_fingerprint(tokenizer),
         _tokenizer_fingerprint(tokenizer, legacy=True),
     )
+
+
+_LOAD_LOCK = threading.Lock()
+_MODEL_LOCKS = weakref.WeakKeyDictionary()
+_MODEL_LOCKS_GUARD = threading.Lock()
+
+
+def _model_lock(model):
+    """The lock held while a model runs (one per model object).
+
+    A run registers hooks on the model's final layer, whose every call feeds
+    every registered hook, and may set a decoder config's ``pad_token_id``
+    for the time of the run: two runs of one model at once, from two threads
+    (or two extractors sharing a model object), would read each other's rows.
+    """
+    with _MODEL_LOCKS_GUARD:
+        lock = _MODEL_LOCKS.get(model)
+        if lock is None:
+            lock = _MODEL_LOCKS[model] = threading.RLock()
+        return lock
 
 
 def _module_state(model):
@@ -815,6 +837,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         """Reload the model after unpickling, checking it is the fitted one."""
         if getattr(self, "_model", None) is not None:
             return
+        with _LOAD_LOCK:  # threads calling transform load it once
+            if getattr(self, "_model", None) is None:
+                self._reload_model()
+
+    def _reload_model(self):
         model, tokenizer = self._load_model()
         fingerprint = _model_fingerprint(model)
         if fingerprint != self.model_fingerprint_:
@@ -924,7 +951,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         state = getattr(self, "_shared_state", None)
         if state is None or getattr(self, "_model", None) is not self.model:
             return
-        if _module_state(self.model) != state:
+        with _model_lock(self.model):  # not while a run sets a pad id
+            changed = _module_state(self.model) != state
+        if changed:
             raise ValueError(
                 f"the {type(self.model).__name__} passed as model changed after "
                 "fit (its weights or config were modified in place, or it was "
@@ -1253,8 +1282,14 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         sequence level, filled in place batch after batch (no per-text object
         outlives its batch, which would fragment the heap between the
         model's large temporary buffers), and a list of one array of rows per
-        sentence at token level.
+        sentence at token level. Runs of one model object are serialised
+        (:func:`_model_lock`), so ``transform`` may be called from several
+        threads.
         """
+        with _model_lock(self._model):
+            return self._compute_unlocked(texts, keys, store)
+
+    def _compute_unlocked(self, texts, keys, store):
         import torch
         from tqdm.auto import tqdm
 

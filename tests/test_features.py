@@ -807,3 +807,33 @@ def test_tokenized_in_chunks_same_rows(family, tiny_model_path, monkeypatch):
         with torch.no_grad():
             ref = model(input_ids=torch.tensor([ids])).logits[0].numpy()
         np.testing.assert_allclose(X[i, :N_LABELS], ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2"])
+def test_transform_from_several_threads(family, tmp_path, tiny_model_path):
+    # a run's hooks sit on the shared final layer (and a decoder's pad id on
+    # the shared config): runs that overlapped read each other's rows, and
+    # stored them in the cache. Reference: one thread, no cache.
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tiny_model_path(family)
+    texts = [f"{t} {i}" for i in range(12) for t in TEXTS]
+    ref = FeatureExtractor(path, progress_bar=False).fit_transform(texts)
+    chunks = [texts[i::4] for i in range(4)]
+    for cache_dir in (None, tmp_path / "cache"):
+        # unpickled: the model also loads lazily, once, in the threads
+        fe = pickle.loads(
+            pickle.dumps(
+                FeatureExtractor(
+                    path, cache_dir=cache_dir, batch_size=1, progress_bar=False
+                ).fit()
+            )
+        )
+        with ThreadPoolExecutor(4) as pool:
+            outs = list(pool.map(fe.transform, chunks))
+        for i, out in enumerate(outs):
+            np.testing.assert_allclose(out, ref[i::4], rtol=1e-5, atol=1e-6)
+    # and the rows stored in the cache are the right ones
+    cached = FeatureExtractor(path, cache_dir=tmp_path / "cache", progress_bar=False)
+    np.testing.assert_allclose(cached.fit_transform(texts), ref, rtol=1e-5, atol=1e-6)
+    assert cached.cache_info()["n_entries"] == len(texts)
