@@ -123,8 +123,17 @@ def _tokenizer_fingerprint(tokenizer, legacy=False):
         definition.pop("truncation", None)
         definition.pop("padding", None)
         h.update(json.dumps(definition, sort_keys=True).encode())
-    else:  # pragma: no cover - python tokenizers
+    else:  # python ("slow") tokenizers: the vocabulary and the arguments
         h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
+        if not legacy:
+            # their normalisation lives in the arguments (strip_accents,
+            # never_split, sp_model_kwargs, ...); file paths are not rules
+            kwargs = {
+                k: v
+                for k, v in tokenizer.init_kwargs.items()
+                if not (k.endswith("_file") or k in ("name_or_path", "backend"))
+            }
+            h.update(json.dumps(kwargs, sort_keys=True, default=repr).encode())
     specials = {
         k: str(v)
         for k, v in sorted(getattr(tokenizer, "special_tokens_map", {}).items())
@@ -768,6 +777,15 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 f"with {num_labels} outputs; found {type(head).__name__}. Is this a "
                 f"{'token' if self.level == 'token' else 'sequence'} classification "
                 "model?"
+            )
+        embeddings = model.get_input_embeddings()
+        n_ids = getattr(embeddings, "num_embeddings", None)
+        if n_ids is not None and len(tokenizer) > n_ids:
+            # its last ids would index past the embedding table, at transform
+            raise ValueError(
+                f"the tokenizer ({type(tokenizer).__name__}) has {len(tokenizer)} "
+                f"tokens but the model's input embeddings only {n_ids}: is it the "
+                "model's own tokenizer?"
             )
         id2label = getattr(model.config, "id2label", None) or {}
         classes = np.asarray([str(id2label.get(i, i)) for i in range(num_labels)])

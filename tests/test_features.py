@@ -837,3 +837,50 @@ def test_transform_from_several_threads(family, tmp_path, tiny_model_path):
     cached = FeatureExtractor(path, cache_dir=tmp_path / "cache", progress_bar=False)
     np.testing.assert_allclose(cached.fit_transform(texts), ref, rtol=1e-5, atol=1e-6)
     assert cached.cache_info()["n_entries"] == len(texts)
+
+
+def test_tokenizer_of_another_model_is_refused_at_fit(tiny_model_path):
+    # GPT-2's tiny tokenizer has more tokens than the tiny BERT's embedding
+    # table: transform used to fail with an IndexError from inside torch
+    from transformers import AutoTokenizer
+
+    bert, gpt2 = tiny_model_path("bert"), tiny_model_path("gpt2")
+    n_bert = tf.AutoConfig.from_pretrained(bert).vocab_size
+    n_gpt2 = len(AutoTokenizer.from_pretrained(gpt2))
+    assert n_gpt2 > n_bert
+    fe = FeatureExtractor(bert, tokenizer=gpt2, progress_bar=False)
+    with pytest.raises(
+        ValueError,
+        match=f"has {n_gpt2} tokens but the model's input embeddings only {n_bert}",
+    ):
+        fe.fit()
+
+
+def test_python_tokenizer_arguments_are_part_of_the_cache_key(
+    tmp_path, tiny_model_path
+):
+    # a python ("slow") tokenizer normalises text by its arguments: with
+    # strip_accents=True "café" becomes "cafe" pieces, otherwise [UNK]; the
+    # second extractor used to be served the first one's cached rows
+    model, fast = _load(tiny_model_path("bert"))
+    vocab = tmp_path / "vocab.txt"
+    pieces = sorted(fast.get_vocab().items(), key=lambda kv: kv[1])
+    vocab.write_text("\n".join(p for p, _ in pieces) + "\n", encoding="utf-8")
+    slow = getattr(tf, "BertTokenizerLegacy", None) or tf.BertTokenizer
+    keep, strip = (slow(str(vocab), strip_accents=s) for s in (False, True))
+    assert not keep.is_fast
+    texts = ["café résumé"]
+    assert keep(texts)["input_ids"] != strip(texts)["input_ids"]
+    cache = tmp_path / "cache"
+    rows = {}
+    for name, tok in (("keep", keep), ("strip", strip)):
+        rows[name] = _extractor(model, tokenizer=tok, cache_dir=cache).fit_transform(
+            texts
+        )
+        # reference: the model's own logits on this tokenizer's ids
+        np.testing.assert_allclose(
+            rows[name][0, :N_LABELS],
+            _single_forward(model, tok, texts[0]),
+            atol=1e-5,
+        )
+    assert np.abs(rows["keep"] - rows["strip"]).max() > 1e-4

@@ -120,3 +120,41 @@ def _joblib_load_cuda_fitted():
 def test_warning_points_at_the_callers_line(category, call):
     for w in _caught(category, call):
         assert w.filename == __file__, f"{w.category.__name__} at {w.filename}"
+
+
+def test_feature_extractor_warnings_point_at_the_callers_line(
+    tmp_path, tiny_model_path
+):
+    # fit, fit_transform and transform pass through sklearn's set_output and
+    # _fit_context wrappers, whose frames a fixed stacklevel landed in
+    from alien_sk.exceptions import AlienSkWarning, CacheWarning, TruncationWarning
+    from alien_sk.features import FeatureExtractor
+
+    path = tiny_model_path("bert")
+    long_text = ["word " * 50]
+    fe = FeatureExtractor(path, max_length=8, cache_dir=tmp_path / "c")
+    fe.set_params(progress_bar=False)
+    for call in (
+        lambda: fe.fit_transform(long_text),
+        lambda: fe.transform(long_text + ["more " * 50]),
+    ):
+        for w in _caught(TruncationWarning, call):
+            assert w.filename == __file__, f"{w.category.__name__} at {w.filename}"
+    # a corrupt cache shard, read by a fresh extractor
+    for shard in (tmp_path / "c").rglob("*.npz"):
+        shard.write_bytes(b"not a zip file")
+    fresh = FeatureExtractor(path, max_length=8, cache_dir=tmp_path / "c")
+    fresh.set_params(progress_bar=False)
+    for w in _caught(CacheWarning, lambda: fresh.fit_transform(long_text)):
+        assert w.filename == __file__, f"{w.category.__name__} at {w.filename}"
+    # a checkpoint without its classifier's weights
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    encoder = tmp_path / "encoder"
+    AutoModelForSequenceClassification.from_pretrained(path).bert.save_pretrained(
+        encoder
+    )
+    AutoTokenizer.from_pretrained(path).save_pretrained(encoder)
+    random_head = FeatureExtractor(str(encoder), progress_bar=False)
+    for w in _caught(AlienSkWarning, random_head.fit):
+        assert w.filename == __file__, f"{w.category.__name__} at {w.filename}"
