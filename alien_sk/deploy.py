@@ -820,6 +820,7 @@ default=None
                 f"{fe.n_features_out_}): was the estimator fitted on this model's "
                 "features?"
             )
+        fe._ensure_model()  # fit may have reused an earlier fit's layout
         self._extractor = fe
         self.module = AlienClassifier(
             fe._model, head.to(fe.device_), pad_token_id=fe._pad_id

@@ -170,6 +170,12 @@ def _same_tokenizer(tokenizer, fingerprint):
 
 
 _LOAD_LOCK = threading.Lock()
+# fit's layout and fingerprints of model folders, keyed by
+# FeatureExtractor._memo_key (loading parameters, file sizes and times):
+# clones fitted again in a grid search skip loading and hashing the model
+_FIT_MEMO = {}
+_FIT_MEMO_SIZE = 32
+_FIT_MEMO_LOCK = threading.Lock()
 _MODEL_LOCKS = weakref.WeakKeyDictionary()
 _MODEL_LOCKS_GUARD = threading.Lock()
 
@@ -620,7 +626,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        model, tokenizer, info : dict of fitted values
+        model, tokenizer
+        complete : bool
+            False when weights were missing from the checkpoint (randomly
+            initialised, so that the model differs at every load).
         """
         import torch
         import transformers
@@ -674,7 +683,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             finally:
                 if quiet:
                     hf_logging.enable_progress_bar()
-            if loading.get("missing_keys"):
+            complete = not loading.get("missing_keys")
+            if not complete:
                 warnings.warn(
                     f"{len(loading['missing_keys'])} weights of {path!r} were not in "
                     f"the checkpoint and are randomly initialised (e.g. "
@@ -688,6 +698,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             tok_source = path if self.tokenizer is None else self.tokenizer
         else:
             model = self.model
+            complete = True
             if self.tokenizer is None:
                 raise ValueError(
                     "tokenizer is required when model is an already-loaded "
@@ -744,7 +755,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                     "from_pretrained(path, add_prefix_space=True), or pass its "
                     "folder as tokenizer (the extractor then sets it)."
                 )
-        return model, tokenizer
+        return model, tokenizer, complete
 
     def _show_progress(self):
         if self.progress_bar == "auto":
@@ -860,15 +871,19 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 self._reload_model()
 
     def _reload_model(self):
-        model, tokenizer = self._load_model()
+        model, tokenizer, _ = self._load_model()
         fingerprint = _model_fingerprint(model)
         if fingerprint != self.model_fingerprint_:
+            with _FIT_MEMO_LOCK:  # a refit must load, not reuse this layout
+                _FIT_MEMO.clear()
             raise ValueError(
                 f"the model loaded from {self.model!r} differs from the one this "
                 "FeatureExtractor was fitted with (weights fingerprint "
                 f"{fingerprint[:12]} != {self.model_fingerprint_[:12]}); fit it again."
             )
         if not _same_tokenizer(tokenizer, self.tokenizer_fingerprint_):
+            with _FIT_MEMO_LOCK:
+                _FIT_MEMO.clear()
             raise ValueError(
                 f"the tokenizer loaded for {self.model!r} differs from the one this "
                 "FeatureExtractor was fitted with (tokenizer fingerprint "
@@ -882,6 +897,14 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Load the model and tokenizer and read the feature layout.
+
+        A model given as a folder is loaded once per process for a given set
+        of files and loading parameters: fitting an identical extractor again
+        (a clone, as ``GridSearchCV`` fits one per candidate and fold), while
+        the folder's files keep their sizes and modification times, reuses
+        the layout and fingerprints read the first time, and the model is
+        loaded only by a ``transform`` that has texts to compute (none when
+        the cache holds them all), then checked against those fingerprints.
 
         Parameters
         ----------
@@ -898,15 +921,67 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         """
         if X is not None:
             self._check_texts(X)
-        model, tokenizer = self._load_model()
-        fitted = self._attach(model, tokenizer)
-        for key, value in fitted.items():
-            setattr(self, key, value)
-        self.model_fingerprint_ = _model_fingerprint(model)
-        self.tokenizer_fingerprint_ = _tokenizer_fingerprint(tokenizer)
+        key = self._memo_key()
+        with _FIT_MEMO_LOCK:
+            fitted = _FIT_MEMO.pop(key, None) if key is not None else None
+            if fitted is not None:
+                _FIT_MEMO[key] = fitted  # most recently used last
+        if fitted is None:
+            model, tokenizer, complete = self._load_model()
+            fitted = self._attach(model, tokenizer)
+            fitted["model_fingerprint_"] = _model_fingerprint(model)
+            fitted["tokenizer_fingerprint_"] = _tokenizer_fingerprint(tokenizer)
+            if key is not None and complete:
+                with _FIT_MEMO_LOCK:
+                    _FIT_MEMO[key] = fitted
+                    while len(_FIT_MEMO) > _FIT_MEMO_SIZE:
+                        del _FIT_MEMO[next(iter(_FIT_MEMO))]
+        else:
+            # the model loads lazily (_ensure_model), checked against these
+            self._model = self._tokenizer = self._head = self._shared_state = None
+        for name, value in fitted.items():
+            setattr(self, name, copy.copy(value))
         self._fit_settings = self._settings()
         self._store = None
         return self
+
+    def _memo_key(self):
+        """Key of :data:`_FIT_MEMO`: the loading parameters and the files.
+
+        None when the model (or the tokenizer) is an object, or not a local
+        folder: only folders can be watched for changes.
+        """
+        sources = [self.model]
+        if self.tokenizer is not None:
+            sources.append(self.tokenizer)
+        files = []
+        for source in sources:
+            if not isinstance(source, (str, os.PathLike)):
+                return None
+            folder = os.path.realpath(os.fspath(source))
+            if not os.path.isdir(folder):
+                return None
+            for root, _, names in os.walk(folder):
+                for name in names:
+                    try:
+                        st = os.stat(os.path.join(root, name))
+                    except OSError:
+                        return None
+                    rel = os.path.relpath(os.path.join(root, name), folder)
+                    files.append((folder, rel, st.st_size, st.st_mtime_ns))
+        try:
+            device = str(resolve_device(self.device))
+        except (ValueError, RuntimeError):
+            return None  # _load_model raises it
+        return (
+            tuple(sorted(files)),
+            None if self.tokenizer is None else os.fspath(self.tokenizer),
+            self.level,
+            self.max_length,
+            self.dtype,
+            device,
+            self.local_files_only,
+        )
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then return the features of ``X``: ``[logits | embedding]``.

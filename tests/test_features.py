@@ -601,6 +601,7 @@ def test_extractor_pickled_with_a_legacy_tokenizer_fingerprint(
 
     path = tiny_model_path("bert")
     fe = _extractor(path, cache_dir=tmp_path).fit()
+    fe._ensure_model()  # fit may have reused an earlier fit's layout
     fe.tokenizer_fingerprint_ = _tokenizer_fingerprint(fe._tokenizer, legacy=True)
     fe._store = None
     cached = fe.transform(TEXTS[:2])
@@ -735,6 +736,7 @@ def test_encoding_the_tokenizer_left_too_long_is_cut_and_counted(
     # truncated instead of being fed past max_length
     path = tiny_model_path("bert", level)
     fe = _extractor(path, level=level, max_length=3).fit()
+    fe._ensure_model()  # fit may have reused an earlier fit's layout
     model, tok = _load(path, task=level)
     original = type(fe._tokenizer).__call__
 
@@ -884,3 +886,65 @@ def test_python_tokenizer_arguments_are_part_of_the_cache_key(
             atol=1e-5,
         )
     assert np.abs(rows["keep"] - rows["strip"]).max() > 1e-4
+
+
+def test_refitting_an_unchanged_folder_loads_the_model_only_when_needed(
+    tmp_path, tiny_model_path, monkeypatch
+):
+    # GridSearchCV fits one clone per candidate and fold: each used to load
+    # and hash the model again, even with every row already cached
+    import gc
+    import os
+    import shutil
+    import weakref
+
+    from sklearn.model_selection import GridSearchCV
+
+    from alien_sk.baselines import Entropy
+    from alien_sk.pipeline import UncertaintyPipeline
+
+    path = tmp_path / "model"
+    shutil.copytree(tiny_model_path("bert"), path)
+    loads = []
+    auto = tf.AutoModelForSequenceClassification
+    load = auto.from_pretrained
+    monkeypatch.setattr(
+        auto, "from_pretrained", lambda *a, **k: loads.append(1) or load(*a, **k)
+    )
+    texts = [f"{t} {i}" for i in range(4) for t in TEXTS]
+    fe = _extractor(str(path), cache_dir=tmp_path / "cache")
+    X = fe.fit_transform(texts)
+    assert len(loads) == 1
+    # the model is not kept alive by the memo
+    model = weakref.ref(fe._model)
+    del fe
+    gc.collect()
+    assert model() is None
+    # an identical extractor: no load while the cache holds every row
+    again = _extractor(str(path), cache_dir=tmp_path / "cache").fit()
+    assert len(loads) == 1
+    np.testing.assert_array_equal(again.transform(texts), X)
+    assert len(loads) == 1
+    # a new text loads the model, checked against the fingerprint fit reused
+    new = again.transform(["an unseen text"])
+    assert len(loads) == 2
+    reference = _extractor(str(path)).fit_transform(["an unseen text"])
+    np.testing.assert_allclose(new, reference, atol=1e-6)
+    # a grid search over the cached texts loads nothing
+    y = np.arange(len(texts)) % N_LABELS
+    pipe = UncertaintyPipeline(
+        [
+            ("feat", _extractor(str(path), cache_dir=tmp_path / "cache")),
+            ("ent", Entropy(n_logits=N_LABELS)),
+        ]
+    )
+    GridSearchCV(pipe, {"ent__n_logits": [N_LABELS, N_LABELS]}, cv=2).fit(texts, y)
+    assert len(loads) == 3  # the reference extractor above, without cache
+    # another setting, or a file of the folder rewritten, loads again
+    _extractor(str(path), cache_dir=tmp_path / "cache", max_length=16).fit()
+    assert len(loads) == 4
+    config = path / "config.json"
+    stat = config.stat()
+    os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    _extractor(str(path), cache_dir=tmp_path / "cache").fit()
+    assert len(loads) == 5
