@@ -501,7 +501,13 @@ def test_cli_forwards_every_option(monkeypatch, tmp_path, capsys):
         return _fake_result(tmp_path)
 
     monkeypatch.setattr(demo, "run_benchmark", run_benchmark)
-    args = ["demo", "--task", "ner", "--quick", "--model", "m"]
+    # the CLI checks that the folder and the device exist
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 2)
+    args = ["demo", "--task", "ner", "--quick", "--model", str(model)]
     args += ["--methods", "alien-mlp-head", "entropy"]
     args += ["--n-train", "11", "--n-validation", "12", "--n-test", "13"]
     args += ["--n-seeds", "1", "--n-bootstrap", "0", "--max-length", "2"]
@@ -512,7 +518,7 @@ def test_cli_forwards_every_option(monkeypatch, tmp_path, capsys):
     assert seen == dict(
         task="ner",
         quick=True,
-        model="m",
+        model=str(model),
         methods=["alien-mlp-head", "entropy"],
         n_train=11,
         n_validation=12,
