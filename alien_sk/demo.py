@@ -313,15 +313,6 @@ _REFERENCE = "Entropy"
 #: RDE's kernel PCA decomposes an n x n kernel (cubic time, n^2 memory), out
 #: of reach for the 30,000 training words of the NER task
 _MAX_FIT_ROWS = {"RDE": 2000}
-# modules whose source decides a fitted score (part of the fit-cache key)
-_FIT_SOURCES = (
-    "alien_sk._base",
-    "alien_sk._utils",
-    "alien_sk.baselines",
-    "alien_sk.demo",
-    "alien_sk.estimator",
-    "alien_sk.head",
-)
 
 
 #: the smallest valid value of each integer setting (None = the default)
@@ -557,9 +548,16 @@ def _code_version():
     h = hashlib.sha256(
         f"{np.__version__}|{sklearn.__version__}|{torch.__version__}".encode()
     )
-    for module in _FIT_SOURCES:
-        spec = importlib.util.find_spec(module)
-        with open(spec.origin, "rb") as f:
+    # every module of the package: a hand-kept list of those a fit reads
+    # missed alien_sk.metrics, with which the grid searches score
+    package = os.path.dirname(os.path.abspath(__file__))
+    sources = []
+    for root, dirs, names in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        sources += [os.path.join(root, n) for n in sorted(names) if n.endswith(".py")]
+    for source in sources:
+        h.update(os.path.relpath(source, package).encode() + b"\x00")
+        with open(source, "rb") as f:
             h.update(f.read())
     return h.hexdigest()
 
@@ -879,7 +877,7 @@ def run_benchmark(
     cache_fits : bool, default=True
         Cache the grid searches and the fitted methods' test scores under
         ``data_home/fits`` (joblib.Memory, keyed by the features, the
-        parameters and the sources of the estimators), so that a rerun only
+        parameters and the package's sources), so that a rerun only
         scores; False refits everything.
     plots : bool, default=True
         Save the PNG plots (needs matplotlib).

@@ -45,6 +45,18 @@ _TOKENIZER_FILES = (
     "vocab.txt",
     "vocab.json",
     "merges.txt",
+    # other vocabulary files that transformers' tokenizer classes declare
+    # (their vocab_files_names; BERTweet's bpe.codes, LUKE's entity_vocab.json)
+    "bpe.codes",
+    "byte_maps.json",
+    "emoji.json",
+    "entity_vocab.json",
+    "normalizer.json",
+    "prophetnet.tokenizer",
+    "vocab-src.json",
+    "vocab-tgt.json",
+    "word_pronunciation.json",
+    "word_shape.json",
 )
 _TOKENIZER_SUFFIXES = (".model", ".tiktoken")
 _fingerprints = {}

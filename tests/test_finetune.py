@@ -261,11 +261,18 @@ def test_cache_key_covers_tokenizer_and_sharded_weights(tmp_path):
     _assert_same_weights(second.path, fresh.path)
     # any tokenizer file (present or added) enters the key
     seen = {finetune._fingerprint(base)}
-    for name in ("tokenizer_config.json", "vocab.txt", "merges.txt"):
+    # (bpe.codes: BERTweet's vocabulary; entity_vocab.json: LUKE's)
+    names = ("tokenizer_config.json", "vocab.txt", "merges.txt")
+    names += ("bpe.codes", "entity_vocab.json")
+    for name in names:
         with open(os.path.join(base, name), "a", encoding="utf-8") as f:
             f.write("\n")
         seen.add(finetune._fingerprint(base))
-    assert len(seen) == 4
+    assert len(seen) == 1 + len(names)
+    # a file no tokenizer reads does not
+    with open(os.path.join(base, "README.md"), "a", encoding="utf-8") as f:
+        f.write("notes\n")
+    assert finetune._fingerprint(base) in seen
 
     # a sharded checkpoint: shards and index are hashed
     net = AutoModelForSequenceClassification.from_pretrained(base)
