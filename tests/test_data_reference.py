@@ -109,8 +109,18 @@ def test_rotten_tomatoes_movie_names_follow_their_sentences():
 
 def test_wnut16_target_names_and_subsets_follow_the_raw_file():
     raw = _raw_wnut()
-    has_entity = [any(tag != "O" for _, tag in s) for s in raw]
-    split = _documented_split(has_entity)
+    # the DESCR's procedure: the distinct word lists, in order of first
+    # occurrence, entity if any copy holds one; copies follow their sentence
+    distinct = {}
+    for s in raw:
+        words = tuple(w for w, _ in s)
+        entity = any(tag != "O" for _, tag in s)
+        distinct[words] = distinct.get(words, False) or entity
+    assert len(distinct) == 2295
+    split_of = dict(
+        zip(distinct, _documented_split(list(distinct.values())), strict=True)
+    )
+    split = np.array([split_of[tuple(w for w, _ in s)] for s in raw], dtype=object)
     full = load_wnut16(subset="all")
     assert full.target_names == WNUT_TAGS
     np.testing.assert_array_equal(full.split, split)

@@ -40,8 +40,9 @@ def test_rotten_tomatoes_counts_and_labels():
     # same texts, same order, fresh -> 1
     assert full.data == [t for _, t in reviews]
     assert full.target.tolist() == [int(c == "fresh") for c, _ in reviews]
-    assert len(full.ood_data) == 1097
-    assert full.ood_data == [t for c, t in rows if c == "plot"]
+    # the 1,097 plot rows less the 14 empty ones
+    assert len(full.ood_data) == 1083
+    assert full.ood_data == [t for c, t in rows if c == "plot" and t.strip()]
     assert len(full.movie_name) == 12808
 
 
@@ -126,7 +127,7 @@ def test_loaders_are_deterministic():
     test = load_rotten_tomatoes(subset="test")
     assert test.data[0].startswith("An exhaustive investigation into the roots")
     assert test.target[:5].tolist() == [1, 1, 1, 1, 0]
-    assert load_wnut16(subset="test").data[0][:4] == ["27", "followers", "!", "30"]
+    assert load_wnut16(subset="test").data[0][:4] == ["From", "Green", "Newsfeed", ":"]
     n1 = load_wnut16(subset="all").split
     n2 = load_wnut16(subset="all").split
     np.testing.assert_array_equal(n1, n2)
@@ -167,16 +168,24 @@ def test_wnut16_splits():
     has_entity = np.array([any(t != "O" for t in s) for s in full.tags])
     assert has_entity.sum() == 918
     sizes = {s: len(load_wnut16(subset=s).data) for s in SUBSETS}
-    assert sizes == {"train": 1675, "validation": 240, "test": 479}
+    assert sizes == {"train": 1663, "validation": 241, "test": 490}
+    # the file repeats 88 tweets (99 extra copies): the distinct sentences
+    # are split, stratified by entity, and every copy follows its sentence
+    split_of, entity_of = {}, {}
+    for words, split, entity in zip(full.data, full.split, has_entity, strict=True):
+        key = tuple(words)
+        assert split_of.setdefault(key, split) == split, words
+        entity_of[key] = entity_of.get(key, False) or entity
+    assert len(split_of) == 2295 and sum(entity_of.values()) == 878
     for s, frac in (("test", 0.2), ("validation", 0.1)):
-        mask = full.split == s
-        assert has_entity[mask].sum() == round(frac * 918)
-        assert (~has_entity[mask]).sum() == round(frac * (2394 - 918))
+        distinct = [k for k, v in split_of.items() if v == s]
+        assert sum(entity_of[k] for k in distinct) == round(frac * 878)
+        assert sum(not entity_of[k] for k in distinct) == round(frac * (2295 - 878))
     X, y = load_wnut16(subset="validation", return_X_y=True)
     assert X == [
         w for w, sp in zip(full.data, full.split, strict=True) if sp == "validation"
     ]
-    assert len(y) == 240
+    assert len(y) == 241
 
 
 def test_missing_package_names_pip_command(monkeypatch):
