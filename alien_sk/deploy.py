@@ -41,6 +41,7 @@ from alien_sk.features import (
     FeatureExtractor,
     _check_task,
     _config_pad_token_id,
+    _model_lock,
     _pooled_positions,
     _resolve_submodule,
     _same_tokenizer,
@@ -457,6 +458,11 @@ def _final_linear(model, level="sequence"):
     return layer, decoder
 
 
+def _compiling():
+    is_compiling = getattr(torch.compiler, "is_compiling", None)
+    return bool(is_compiling()) if is_compiling is not None else False
+
+
 class AlienClassifier(nn.Module):
     """A ``transformers`` classifier and its ALIEN head, as one ``nn.Module``.
 
@@ -498,10 +504,12 @@ class AlienClassifier(nn.Module):
 
     Notes
     -----
-    For a decoder whose config has no pad token, ``forward`` sets
-    ``config.pad_token_id`` for the duration of the call and resets it after:
-    do not share one such model between threads calling it concurrently (give
-    the config a ``pad_token_id`` instead, which changes nothing here).
+    ``forward`` reads the embedding through hooks on the model's final layer
+    and, for a decoder whose config has no pad token, sets
+    ``config.pad_token_id`` for the duration of the call. Calls on one model
+    object are therefore serialised (one lock per model, shared with
+    :class:`~alien_sk.FeatureExtractor`), so that threads may share it; under
+    ``torch.export`` or ``torch.compile`` the lock is left out.
 
     Examples
     --------
@@ -579,6 +587,16 @@ default=None
         output : AlienOutput
             ``(logits, labels, uncertainty)``.
         """
+        if _compiling():  # a trace of one call: no lock to take
+            return self._forward(
+                input_ids, attention_mask, token_type_ids, position_ids
+            )
+        with _model_lock(self.model):
+            return self._forward(
+                input_ids, attention_mask, token_type_ids, position_ids
+            )
+
+    def _forward(self, input_ids, attention_mask, token_type_ids, position_ids):
         captured = {}
 
         def pre_hook(module, args):

@@ -683,3 +683,27 @@ def test_token_classifiers_are_refused_with_a_deploy_message(tmp_path):
     path = save_tiny_model("bert", tmp_path / "tok", task="token")
     with pytest.raises(ValueError, match=match):
         AlienPredictor(path, AlienHead(3, model.config.hidden_size), device="cpu")
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2"])
+def test_predict_from_several_threads(family, fitted):
+    # forward hooks the shared final layer (and sets a decoder's pad id):
+    # overlapping calls read each other's rows. Reference: the two-step
+    # features -> estimator path, one call at a time.
+    from concurrent.futures import ThreadPoolExecutor
+
+    path, X, est = fitted(family)
+    predictor = AlienPredictor.from_estimator(
+        path, est, batch_size=1, device="cpu", progress_bar=False
+    )
+    expected = est.predict_uncertainty(X)
+    chunks = [list(range(i, len(CORPUS), 4)) for i in range(4)]
+    for _ in range(5):
+        with ThreadPoolExecutor(4) as pool:
+            outs = list(
+                pool.map(
+                    lambda rows: predictor.predict([CORPUS[i] for i in rows]), chunks
+                )
+            )
+        for rows, out in zip(chunks, outs, strict=True):
+            np.testing.assert_allclose(out.uncertainty, expected[rows], atol=1e-6)
