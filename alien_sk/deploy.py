@@ -24,6 +24,7 @@ This module imports torch.
 """
 
 import json
+import math
 import os
 import sys
 import warnings
@@ -963,9 +964,9 @@ default=None
         Parameters
         ----------
         texts : list of str
-            At least two example texts of different lengths, for tracing;
-            the example batch holds at least two of them whatever
-            ``batch_size``.
+            At least two example texts, for tracing; the example batch holds
+            at least two of them whatever ``batch_size``, and the longest of
+            them must be at least 2 tokens long (special tokens included).
 
         Returns
         -------
@@ -984,6 +985,13 @@ default=None
         # an example batch of >= 2 rows whatever self.batch_size (the program
         # accepts any batch size, 1 included)
         _, batch = next(self._batches(texts, max(2, self.batch_size)))
+        if batch["input_ids"].shape[1] < 2:
+            raise ValueError(
+                "export needs an example text of at least 2 tokens: the longest "
+                "of the example batch has "
+                f"{batch['input_ids'].shape[1]}, and torch.export keeps the "
+                "sequence dimension dynamic only from 2."
+            )
         dims = {
             "batch": torch.export.Dim("batch"),
             "seq": torch.export.Dim("seq", max=self.max_length),
@@ -1039,7 +1047,12 @@ default=None
             "format_version": FORMAT_VERSION,
             "head": self.head.config(),
             "classes": _classes_to_json(self.classes),
-            "threshold": self.threshold,
+            # strict JSON has no infinity (an unreachable target's threshold)
+            "threshold": (
+                self.threshold
+                if self.threshold is None or math.isfinite(self.threshold)
+                else str(self.threshold)
+            ),
             "max_length": self.max_length,
             "batch_size": self.batch_size,
             "model_type": fe.model_type_,
@@ -1049,7 +1062,7 @@ default=None
             "tokenizer_fingerprint": fe.tokenizer_fingerprint_,
         }
         with open(os.path.join(path, SETTINGS_FILE), "w", encoding="utf-8") as f:
-            json.dump(settings, f, indent=2)
+            json.dump(settings, f, indent=2, allow_nan=False)
         if export:
             cpu_head = AlienHead(**self.head.config())
             cpu_head.load_state_dict(state)
@@ -1108,7 +1121,10 @@ default=None
         kwargs.setdefault(
             "classes", np.asarray(classes["values"], dtype=np.dtype(classes["dtype"]))
         )
-        kwargs.setdefault("threshold", settings["threshold"])
+        threshold = settings["threshold"]
+        kwargs.setdefault(
+            "threshold", float(threshold) if isinstance(threshold, str) else threshold
+        )
         kwargs.setdefault("max_length", settings["max_length"])
         kwargs.setdefault("batch_size", settings["batch_size"])
         kwargs.setdefault("local_files_only", True)

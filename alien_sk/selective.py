@@ -449,7 +449,11 @@ class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
         Estimator with ``fit`` and ``predict_uncertainty`` over
         ``X = [logits | embedding]``, such as
         :class:`~alien_sk.AlienUncertaintyEstimator`. None uses
-        :class:`~alien_sk.baselines.MaxProb`.
+        :class:`~alien_sk.baselines.MaxProb`. An estimator with
+        ``n_logits="auto"`` (the default one included) counts the logits on
+        all of ``y``: when ``y`` may miss the model's last classes, pass one
+        with ``n_logits`` or ``classes`` set, e.g. ``MaxProb(n_logits=3)``,
+        else a logit column is read as embedding.
     target_risk : float in [0, 1], default=0.1
         Highest acceptable error rate among the answered samples.
     correction : {"clopper-pearson"} or None, default=None
