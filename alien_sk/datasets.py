@@ -409,9 +409,8 @@ def _wnut16_split(sentences, target):
     assigned once (it holds an entity if any copy does), in order of first
     occurrence, by :func:`_stratified_split`, and its copies follow it.
     """
-    keys = ["\x1f".join(words) for words in sentences]
     first = {}
-    inverse = np.array([first.setdefault(k, len(first)) for k in keys])
+    inverse = np.array([first.setdefault(tuple(w), len(first)) for w in sentences])
     has_entity = np.zeros(len(first), dtype=bool)
     np.logical_or.at(has_entity, inverse, [bool(np.any(t > 0)) for t in target])
     return _stratified_split(has_entity)[inverse]
