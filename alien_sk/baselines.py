@@ -463,6 +463,18 @@ class Mahalanobis(_EmbeddingBaseline):
         X, y_idx, _ = self._validate_fit_data(X, y)
         E = self._embedding(X)
         present, self.means_, resid = _class_stats(E, y_idx, self.n_logits_)
+        # zero scatter (one row per class, or rows identical within each
+        # class, up to the rounding of the means): the pseudo-inverse is 0 and
+        # every distance 0, so the scores would rank nothing
+        scale = np.abs(E).max(initial=0.0)
+        if np.abs(resid).max(initial=0.0) <= 8 * np.finfo(E.dtype).eps * scale:
+            raise ValueError(
+                f"{type(self).__name__}: the within-class covariance of the "
+                "embedding is zero (every class's training rows have the same "
+                f"embedding; {E.shape[0]} rows, {present.size} classes), so "
+                "every Mahalanobis distance would be 0. Fit on several distinct "
+                "rows per class."
+            )
         self.centroid_classes_ = self.classes_[present]
         if self.covariance_estimator is None:
             self.covariance_ = resid.T @ resid / E.shape[0]
@@ -638,7 +650,9 @@ class RDE(_EmbeddingBaseline):
     :class:`~sklearn.covariance.MinCovDet`, and ``U(x)`` is the squared
     Mahalanobis distance of the projection under that robust fit
     (``MinCovDet.mahalanobis``). As in the authors' code, when MinCovDet
-    fails with ``support_fraction=None`` it is retried with 0.9, then 1.0.
+    fails with the default ``support_fraction=None`` it is retried with 0.9,
+    then 1.0; a ``support_fraction`` you set is used as given, and an error
+    names it if MinCovDet fails with it.
     The score is **unbounded**, in ``[0, inf)``. Class labels are not used.
 
     Read more in the :ref:`User Guide <baselines>`.
@@ -747,17 +761,23 @@ class RDE(_EmbeddingBaseline):
             random_state=self.random_state,
         )
         Z = self.kernel_pca_.fit_transform(E)
-        last_error = None
-        for fraction in (self.support_fraction, 0.9, 1.0):
+        # the authors' fallback applies to the default only: a fraction the
+        # user chose is never replaced by another one
+        fractions = (None, 0.9, 1.0) if self.support_fraction is None else ()
+        for fraction in fractions or (self.support_fraction,):
             try:
                 self.mcd_ = MinCovDet(
                     support_fraction=fraction, random_state=self.random_state
                 ).fit(Z)
                 break
             except ValueError as e:
-                last_error = e
-        else:  # pragma: no cover - support_fraction=1.0 fits any data
-            raise last_error
+                if fractions and fraction != 1.0:
+                    continue
+                raise ValueError(
+                    f"RDE: MinCovDet failed with support_fraction={fraction} on "
+                    f"the {Z.shape[1]} kernel-PCA components of {Z.shape[0]} "
+                    f"rows: {e}"
+                ) from e
         return self
 
     def predict_uncertainty(self, X):

@@ -226,6 +226,26 @@ def test_mahalanobis_pinv_fallback_on_singular_scatter():
     np.testing.assert_allclose(u, ref, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("cls", [Mahalanobis, RelativeMahalanobis])
+@pytest.mark.parametrize("cov", [None, LedoitWolf()])
+def test_mahalanobis_refuses_zero_within_class_scatter(cls, cov):
+    # one row per class: the scatter is 0, its pseudo-inverse 0, and every
+    # distance was 0 (RelativeMahalanobis: minus the marginal distance, so
+    # far points got the lowest uncertainty)
+    rng = np.random.default_rng(0)
+    X = np.hstack([rng.normal(size=(3, 3)), rng.normal(size=(3, 4))])
+    with pytest.raises(ValueError, match="covariance .* is zero.*3 rows, 3 classes"):
+        cls(covariance_estimator=cov).fit(X, [0, 1, 2])
+    # rows repeated within each class (means rounded: residuals ~1e-17)
+    X3 = np.repeat(X, 3, axis=0) * 0.1
+    with pytest.raises(ValueError, match="within-class covariance"):
+        cls(covariance_estimator=cov).fit(X3, np.repeat([0, 1, 2], 3))
+    # one class with two distinct rows is enough for a (singular) scatter
+    X4 = np.vstack([X, X[:1] + 1.0])
+    u = cls(covariance_estimator=cov).fit(X4, [0, 1, 2, 0]).predict_uncertainty(X4)
+    assert np.isfinite(u).all() and np.ptp(u) > 0
+
+
 def test_mahalanobis_with_ledoit_wolf():
     X, y, E = _small_embedding_data()
     est = Mahalanobis(covariance_estimator=LedoitWolf()).fit(X, y)
@@ -277,6 +297,28 @@ def test_rde_caps_components_and_honours_random_state():
         a = RDE(n_components=5, random_state=3).fit(X, y).predict_uncertainty(X)
         b = RDE(n_components=5, random_state=3).fit(X, y).predict_uncertainty(X)
     np.testing.assert_array_equal(a, b)
+
+
+def _mcd_breaking_data():
+    # 80% identical embeddings: MinCovDet with support_fraction=0.5 finds a
+    # zero covariance and raises; 0.9 fits
+    rng = np.random.default_rng(0)
+    E = np.vstack([np.zeros((40, 3)), rng.normal(size=(10, 3))])
+    return np.hstack([rng.normal(size=(50, 2)), E]), np.arange(50) % 2
+
+
+def test_rde_keeps_a_support_fraction_the_user_set():
+    X, y = _mcd_breaking_data()
+    kw = {"n_components": 3, "random_state": 0}
+    Z = RDE(**kw).fit(X, y).kernel_pca_.transform(X[:, 2:])
+    with pytest.raises(ValueError, match="increase support_fraction"):
+        MinCovDet(support_fraction=0.5, random_state=0).fit(Z)
+    # was: silently refitted with 0.9
+    with pytest.raises(ValueError, match=r"support_fraction=0.5 on the 3 kernel-PCA"):
+        RDE(support_fraction=0.5, **kw).fit(X, y)
+    # a fraction that works is used as given
+    est = RDE(support_fraction=0.9, **kw).fit(X, y)
+    assert est.mcd_.support_fraction == 0.9
 
 
 def test_rde_randomized_solver_is_seeded_and_close_to_dense():
