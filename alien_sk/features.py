@@ -55,8 +55,9 @@ _FAMILIES = {
     "llama": (True, "score", "score"),
     "qwen2": (True, "score", "score"),
 }
-# position embeddings reserved for the padding offset (RoBERTa style)
-_POSITION_OFFSET = {"roberta": 2}
+# model types that number positions from pad_token_id + 1 (RoBERTa style):
+# the largest position index of a text of T tokens is T + pad_token_id
+_PADDING_IDX_POSITIONS = {"roberta"}
 _DTYPES = {"float32", "float16", "bfloat16"}
 # rows accumulated before a cache shard is written
 _FLUSH_ROWS = 1024
@@ -102,9 +103,28 @@ def _config_json(model):
 
 
 def _model_fingerprint(model):
-    """sha256 of the model's weights and of the output-relevant config."""
+    """sha256 of the model's weights and of the output-relevant config.
+
+    Buffers left out of the ``state_dict`` (rotary ``inv_freq``, for one)
+    enter by name and dtype when their floating dtype differs from the
+    parameters': ``from_pretrained(dtype=torch.bfloat16)`` keeps such a
+    buffer in float32 where ``model.to(torch.bfloat16)`` casts it, and the
+    two compute different rows. Models whose buffers all share the
+    parameters' dtype keep the fingerprint they had before this was added.
+    """
     h = _sha256_tensors(model)
     h.update(_config_json(model).encode())
+    param_dtype = next(model.parameters()).dtype
+    persistent = set(model.state_dict())
+    odd = sorted(
+        f"{name}|{b.dtype}"
+        for name, b in model.named_buffers()
+        if name not in persistent
+        and b.is_floating_point()
+        and b.dtype != param_dtype
+    )
+    if odd:
+        h.update(("buffers:" + ",".join(odd)).encode())
     return h.hexdigest()
 
 
@@ -407,7 +427,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         special tokens the tokenizer adds to every text
         (``tokenizer.num_special_tokens_to_add()``), else ``fit`` raises a
         ``ValueError``. None uses
-        ``min(max_position_embeddings, tokenizer.model_max_length)``.
+        ``min(max_position_embeddings, tokenizer.model_max_length)``, where
+        RoBERTa, whose positions start after ``pad_token_id``, has
+        ``max_position_embeddings - pad_token_id - 1`` positions.
     {batch_size}
     level : {{"sequence", "token"}}, default="sequence"
         ``"sequence"``: ``X`` is a list of texts, one row per text.
@@ -805,7 +827,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         max_pos = getattr(model.config, "max_position_embeddings", None)
         limit = None
         if max_pos:
-            limit = int(max_pos) - _POSITION_OFFSET.get(model_type, 0)
+            limit = int(max_pos)
+            if model_type in _PADDING_IDX_POSITIONS:
+                pad = getattr(model.config, "pad_token_id", None)
+                limit -= (1 if pad is None else int(pad)) + 1
         tok_max = getattr(tokenizer, "model_max_length", None)
         if tok_max is not None and tok_max < 10**9:
             limit = int(tok_max) if limit is None else min(limit, int(tok_max))

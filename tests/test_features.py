@@ -401,6 +401,71 @@ def test_dtype_bfloat16(tiny_model_path):
     assert fe32.model_fingerprint_ != fe16.model_fingerprint_
 
 
+def test_bfloat16_folder_and_cast_object_do_not_share_rows(tmp_path, tiny_model_path):
+    # from_pretrained(dtype=bf16) keeps Llama's rotary inv_freq (a buffer
+    # outside the state_dict) in float32; model.to(bf16) casts it, and the
+    # rows differ by ~0.02. Both got one fingerprint, so a shared cache
+    # served one's rows to the other.
+    import torch
+
+    path = tiny_model_path("llama")
+    model32, tok = _load(path)
+    text = ["it is not funny and the plot was awful , awful , awful . "
+        "the movie was good"]
+    cache = str(tmp_path / "cache")
+    folder = _extractor(path, dtype="bfloat16", cache_dir=cache).fit()
+    obj = _extractor(model32, tokenizer=tok, dtype="bfloat16", cache_dir=cache).fit()
+    assert folder.model_fingerprint_ != obj.model_fingerprint_
+    with pytest.warns(TruncationWarning):  # 66 tokens, 64 kept
+        X_folder = folder.transform(text)
+    # the object's rows: its own computation, not the folder's cached rows
+    cast = tf.AutoModelForSequenceClassification.from_pretrained(path).eval()
+    cast = cast.to(torch.bfloat16)
+    with torch.no_grad():
+        enc = tok(text, truncation=True, max_length=64, return_tensors="pt")
+        ref = cast(**enc).logits.float().numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        X_obj = obj.transform(text)
+    np.testing.assert_array_equal(X_obj[:, :3], ref)
+    assert np.abs(X_obj - X_folder).max() > 1e-3  # the two really differ
+    # float32 models' fingerprints are unchanged (their caches stay valid):
+    # weights and config only, as before the buffers were considered
+    from alien_sk.features import _config_json, _sha256_tensors
+
+    h = _sha256_tensors(model32)
+    h.update(_config_json(model32).encode())
+    assert _extractor(model32, tokenizer=tok).fit().model_fingerprint_ == h.hexdigest()
+
+
+def test_roberta_max_length_follows_pad_token_id(tmp_path):
+    # RoBERTa's positions run from pad_token_id + 1: with pad_token_id=3 and
+    # 66 position embeddings a text may have 62 tokens, not 64 (the
+    # default max_length crashed with "index 66 is out of bounds")
+    import torch
+    from _tiny_models import build_config, build_tokenizer
+
+    tok = build_tokenizer("roberta")  # model_max_length=64
+    cfg = build_config("roberta", len(tok), pad_token_id=3)
+    assert cfg.max_position_embeddings == 66
+    torch.manual_seed(0)
+    model = tf.AutoModelForSequenceClassification.from_config(cfg).eval()
+    fe = _extractor(model, tokenizer=tok).fit()
+    assert fe.max_length_ == 62
+    text = ["the movie was good " * 40]
+    X = fe.transform(text)
+    enc = tok(text, truncation=True, max_length=62, return_tensors="pt")
+    with torch.no_grad():
+        ref = model(**enc).logits.numpy()
+    np.testing.assert_allclose(X[:, :3], ref, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="max_length=63 exceeds the 62 tokens"):
+        _extractor(model, tokenizer=tok, max_length=63).fit()
+    # the usual pad_token_id=1 keeps the usual 64
+    cfg1 = build_config("roberta", len(tok), pad_token_id=1)
+    model1 = tf.AutoModelForSequenceClassification.from_config(cfg1).eval()
+    assert _extractor(model1, tokenizer=tok).fit().max_length_ == 64
+
+
 def test_random_head_warns(tmp_path, tiny_model_path):
     """A checkpoint without classifier weights gets a clear warning."""
     model, tok = _load(tiny_model_path("bert"))
