@@ -410,8 +410,9 @@ def test_bfloat16_folder_and_cast_object_do_not_share_rows(tmp_path, tiny_model_
 
     path = tiny_model_path("llama")
     model32, tok = _load(path)
-    text = ["it is not funny and the plot was awful , awful , awful . "
-        "the movie was good"]
+    text = [
+        "it is not funny and the plot was awful , awful , awful . the movie was good"
+    ]
     cache = str(tmp_path / "cache")
     folder = _extractor(path, dtype="bfloat16", cache_dir=cache).fit()
     obj = _extractor(model32, tokenizer=tok, dtype="bfloat16", cache_dir=cache).fit()
