@@ -30,6 +30,7 @@ Conventions shared by the ranking metrics (:func:`risk_coverage_curve`,
 This module imports only numpy, scipy and scikit-learn (never torch).
 """
 
+import copy
 import inspect
 import warnings
 from numbers import Integral, Number
@@ -1056,5 +1057,12 @@ def get_uncertainty_scorer(name):
     >>> from alien_sk.metrics import get_uncertainty_scorer
     >>> get_uncertainty_scorer("neg_ece")
     make_uncertainty_scorer(expected_calibration_error, greater_is_better=False)
+
+    Each call returns a new object, as :func:`sklearn.metrics.get_scorer`
+    does, so that a metadata request set on it (``set_score_request``) stays
+    with the caller:
+
+    >>> get_uncertainty_scorer("neg_aurc") is get_uncertainty_scorer("neg_aurc")
+    False
     """
-    return UNCERTAINTY_SCORERS[name]
+    return copy.deepcopy(UNCERTAINTY_SCORERS[name])

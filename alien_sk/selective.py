@@ -26,6 +26,7 @@ from scipy.stats import beta
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -35,6 +36,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from alien_sk._base import BaseUncertaintyEstimator
 from alien_sk._utils import user_stacklevel
 from alien_sk.exceptions import TargetRiskWarning
 from alien_sk.metrics import _check_inputs, _predicted_labels
@@ -393,6 +395,16 @@ def abstain_mask(uncertainty, threshold):
     return uncertainty > threshold
 
 
+def _final_estimator(estimator):
+    """The estimator that reads ``[logits | embedding]``: through a
+    :class:`~sklearn.frozen.FrozenEstimator` and to a Pipeline's last step."""
+    if isinstance(estimator, FrozenEstimator):
+        estimator = estimator.estimator
+    if isinstance(estimator, Pipeline):
+        estimator = estimator.steps[-1][1]
+    return estimator
+
+
 def _with_n_logits_from(estimator, y):
     """Fix an ``n_logits="auto"`` estimator's logit count on all labels ``y``.
 
@@ -561,11 +573,28 @@ class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
             estimator = MaxProb()
         else:
             estimator = self.estimator
+        y_arr = np.asarray(y)
         if isinstance(estimator, FrozenEstimator):
             self.estimator_ = estimator
             X_cal, y_cal = X, y
+            # every label must be one the fitted estimator knows: an unknown
+            # one would count as a plain misclassification (rows are X's own)
+            final = _final_estimator(estimator)
+            if hasattr(final, "_encode_labels"):
+                final._encode_labels(y_arr)
         else:
-            y_arr = np.asarray(y)
+            inner = _with_n_logits_from(clone(estimator), y_arr)
+            final = _final_estimator(inner)
+            if isinstance(final, BaseUncertaintyEstimator):
+                # validate the labels (and, without a Pipeline, X) on all rows
+                # first: the inner fit sees a shuffled part of them, and its
+                # messages would name rows of that part
+                probe = clone(final)
+                if final is inner:
+                    probe._validate_fit_data(X, y)
+                else:
+                    probe._resolve_labels(y_arr)
+                    probe._encode_labels(y_arr)
             # stratified by label where every class has two samples, so that
             # the fit part sees every class
             _, counts = np.unique(y_arr, return_counts=True)
@@ -584,7 +613,7 @@ class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
                     test_size=self.calibration_size,
                     random_state=self.random_state,
                 )
-            self.estimator_ = _with_n_logits_from(clone(estimator), y_arr)
+            self.estimator_ = inner
             self.estimator_.fit(X_fit, y_fit)
         uncertainty = np.asarray(self.estimator_.predict_uncertainty(X_cal))
         y_pred = _predicted_labels(self.estimator_, X_cal, None)
@@ -621,6 +650,9 @@ class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
             ``estimator_.predict_uncertainty(X)``.
         """
         check_is_fitted(self)
+        # the names and width seen in fit (X passes on unconverted): a frozen
+        # estimator fitted on an array cannot check a DataFrame's columns
+        validate_data(self, X, reset=False, skip_check_array=True)
         return self.estimator_.predict_uncertainty(X)
 
     def predict(self, X):
@@ -675,4 +707,5 @@ class SelectiveClassifier(MetaEstimatorMixin, BaseEstimator):
             metrics.
         """
         check_is_fitted(self)
+        validate_data(self, X, reset=False, skip_check_array=True)
         return self.estimator_.score(X, y, sample_weight=sample_weight)

@@ -185,10 +185,9 @@ def test_logits_beyond_float64_range_are_refused(estimator):
     X[3, :2] = [1e308, -1e308]
     with pytest.raises(ValueError, match="logits of row 3 span more than float64"):
         est.predict_uncertainty(X)
-    # SelectiveClassifier fits its inner estimator on a shuffled part of X,
-    # whose row numbers it reports
-    row = r"\d+" if type(estimator).__name__ == "SelectiveClassifier" else "3"
-    with pytest.raises(ValueError, match=f"logits of row {row} span more than"):
+    # (SelectiveClassifier too, though it fits its inner estimator on a
+    # shuffled part of X: it checks all rows first)
+    with pytest.raises(ValueError, match="logits of row 3 span more than"):
         clone(estimator).fit(X, y)
     # a spread that float64 holds is fine, and scores stay finite
     X[3, :2] = [1.7e308, 0.0]

@@ -392,3 +392,26 @@ def test_scorer_takes_sample_weight_through_metadata_routing():
             make_uncertainty_scorer(expected_calibration_error).set_score_request(
                 sample_weight=True
             )
+
+
+def test_named_scorers_are_fresh_objects(data):
+    # a metadata request set on one caller's scorer leaked into every later
+    # use of that name (the shared module-level object was returned)
+    from sklearn import config_context
+    from sklearn.model_selection import cross_validate
+
+    X, y = data
+    w = np.linspace(0.5, 2.0, y.shape[0])
+    a, b = get_uncertainty_scorer("neg_aurc"), get_uncertainty_scorer("neg_aurc")
+    assert a is not b and a is not UNCERTAINTY_SCORERS["neg_aurc"]
+    with config_context(enable_metadata_routing=True):
+        get_uncertainty_scorer("neg_aurc").set_score_request(sample_weight=True)
+        with pytest.raises(TypeError, match="sample_weight"):
+            cross_validate(
+                MixUncertainty(mix=0.3),
+                X,
+                y,
+                cv=3,
+                scoring=get_uncertainty_scorer("neg_aurc"),
+                params={"sample_weight": w},
+            )

@@ -370,3 +370,83 @@ def test_nan_threshold_is_refused():
     )
     with pytest.raises(ValueError, match="threshold is NaN"):
         sel.abstain([0.1, 0.2])
+
+
+@pytest.mark.parametrize("random_state", range(4))
+def test_selective_classifier_refuses_unknown_labels_naming_the_users_row(
+    outputs, random_state
+):
+    # a bad label in the calibration part counted as a plain misclassification
+    # (fit passed, on invalid data); in the fit part, the inner estimator's
+    # message named a row of the shuffled part
+    from alien_sk.baselines import MaxProb
+
+    X, y = outputs
+    y_bad = y.copy()
+    y_bad[359] = 7
+    clf = SelectiveClassifier(MaxProb(n_logits=3), random_state=random_state)
+    with pytest.raises(ValueError, match=r"label 7 at row 359 is outside \[0, 3\)"):
+        clf.fit(X, y_bad)
+    names = np.array(["neg", "neu", "pos"], dtype=object)
+    y_str = names[y]
+    y_str[359] = "typo"
+    clf = SelectiveClassifier(MaxProb(classes=names), random_state=random_state)
+    with pytest.raises(ValueError, match=r"\['typo'\] \(first at row 359\)"):
+        clf.fit(X, y_str)
+    # a Pipeline's last step checks the labels on all rows too
+    from sklearn.preprocessing import FunctionTransformer
+
+    from alien_sk.pipeline import UncertaintyPipeline
+
+    pipe = UncertaintyPipeline(
+        [("identity", FunctionTransformer()), ("maxprob", MaxProb(n_logits=3))]
+    )
+    with pytest.raises(ValueError, match="label 7 at row 359"):
+        SelectiveClassifier(pipe, random_state=random_state).fit(X, y_bad)
+    # and the logit range is checked on all rows, with the user's row number
+    X_big = X.astype(np.float64)
+    X_big[359, :2] = [1e308, -1e308]
+    with pytest.raises(ValueError, match="logits of row 359 span"):
+        SelectiveClassifier(random_state=random_state).fit(X_big, y)
+
+
+def test_selective_classifier_frozen_refuses_unknown_labels(outputs):
+    from sklearn.frozen import FrozenEstimator
+
+    from alien_sk.baselines import MaxProb
+
+    X, y = outputs
+    base = MaxProb(n_logits=3).fit(X[:50], y[:50])
+    y_cal = y[50:].copy()
+    y_cal[5] = 7
+    # was: fit passed, with risk_ 0.0 on invalid labels
+    with pytest.raises(ValueError, match=r"label 7 at row 5 is outside"):
+        SelectiveClassifier(FrozenEstimator(base)).fit(X[50:], y_cal)
+
+
+def test_selective_classifier_checks_feature_names_everywhere(outputs):
+    pd = pytest.importorskip("pandas")
+    from sklearn.frozen import FrozenEstimator
+
+    from alien_sk.baselines import MaxProb
+
+    X, y = outputs
+    base = MaxProb(n_logits=3).fit(X[:100], y[:100])  # fitted on an array
+    cols = ["l0", "l1", "l2", "e0", "e1"]
+    df = pd.DataFrame(X[100:], columns=cols)
+    clf = SelectiveClassifier(FrozenEstimator(base), target_risk=0.2).fit(df, y[100:])
+    reordered = df[cols[3:] + cols[:3]]
+    # were accepted, reading embedding columns as logits
+    for method in ("predict_uncertainty", "predict_abstain", "predict"):
+        with pytest.raises(ValueError, match="feature names should match"):
+            getattr(clf, method)(reordered)
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.score(reordered, y[100:])
+    # the right columns still work, unchanged
+    np.testing.assert_array_equal(
+        clf.predict_uncertainty(df), base.predict_uncertainty(X[100:])
+    )
+    # a width error names SelectiveClassifier, not the MaxProb inside it
+    plain = SelectiveClassifier(random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="SelectiveClassifier is expecting 5"):
+        plain.predict_uncertainty(X[:, :4])
