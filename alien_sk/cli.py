@@ -82,7 +82,10 @@ def build_parser():
     demo.add_argument(
         "--data-home",
         default=None,
-        help="cache folder (default: $ALIEN_SK_HOME or ~/.cache/alien_sk)",
+        help=(
+            "cache folder (default: $ALIEN_SK_HOME, else $XDG_CACHE_HOME/alien_sk, "
+            "else ~/.cache/alien_sk)"
+        ),
     )
     demo.add_argument("--results-dir", default="results", help="default: ./results")
     demo.add_argument(

@@ -429,7 +429,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         ``ValueError``. None uses
         ``min(max_position_embeddings, tokenizer.model_max_length)``, where
         RoBERTa, whose positions start after ``pad_token_id``, has
-        ``max_position_embeddings - pad_token_id - 1`` positions.
+        ``max_position_embeddings - pad_token_id - 1`` positions. A larger
+        value raises a ``ValueError`` at ``fit``.
     {batch_size}
     level : {{"sequence", "token"}}, default="sequence"
         ``"sequence"``: ``X`` is a list of texts, one row per text.

@@ -672,7 +672,7 @@ def fine_tune(
     cache_dir : str or path-like, default=None
         Folder holding the fine-tuned models. None uses
         ``get_data_home() / "models"`` (``$ALIEN_SK_HOME``, else
-        ``~/.cache/alien_sk``).
+        ``$XDG_CACHE_HOME/alien_sk``, else ``~/.cache/alien_sk``).
     device : str, default="cpu"
         Torch device to train on (``"auto"`` picks CUDA when present).
     progress_bar : bool, default=False

@@ -16,6 +16,7 @@ import re
 import runpy
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +49,8 @@ NOT_DOCUMENTED = {"__version__"}
 NO_EXAMPLE = {
     "alien_sk.cli.main": "runs the command line (the demo); tested in the demo tests",
     "alien_sk.demo.run_benchmark": "fine-tunes a model and runs the whole benchmark",
+    "alien_sk.demo.run_finetune_seeds": "fine-tunes several models, runs the benchmark "
+    "on each",
 }
 
 
@@ -115,9 +118,12 @@ def test_public_callables_have_examples(module_name):
             continue
         qualified = f"{obj.__module__}.{name}"
         doc = inspect.getdoc(obj) or ""
-        if "\nExamples\n--------" not in doc and qualified not in NO_EXAMPLE:
+        examples = doc.partition("\nExamples\n--------")[2]
+        if ">>> " not in examples and qualified not in NO_EXAMPLE:
             missing.append(qualified)
-    assert not missing, f"public names without an Examples section: {missing}"
+    assert not missing, (
+        f"public names without a runnable (>>>) Examples section: {missing}"
+    )
 
 
 def test_examples_exist():
@@ -179,3 +185,33 @@ def test_estimators_and_displays_link_the_user_guide():
                 if ":ref:`User Guide <" not in (inspect.getdoc(obj) or ""):
                     missing.append(f"{module_name}.{name}")
     assert not missing, f"no 'Read more in the :ref:`User Guide <...>`': {missing}"
+
+
+def _rst_python_blocks(path):
+    """The ``.. code-block:: python`` blocks of an RST file, dedented."""
+    blocks, lines = [], path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() != ".. code-block:: python":
+            continue
+        body = []
+        for nxt in lines[i + 1 :]:
+            if nxt.strip() and not nxt.startswith("   "):
+                break
+            body.append(nxt[3:])
+        blocks.append("\n".join(body).strip("\n") + "\n")
+    return blocks
+
+
+def test_getting_started_first_example_prints_what_it_says(capsys):
+    """The synthetic-data walk-through runs and prints its commented scores."""
+    guide = ROOT / "docs" / "getting_started.rst"
+    (block,) = [b for b in _rst_python_blocks(guide) if "def simulate(" in b]
+    expected = re.findall(r"^print\(.*\)\s*#\s*([0-9.]+)$", block, flags=re.M)
+    assert len(expected) == 2, "the block's print lines lost their # result"
+    exec(compile(block, str(guide), "exec"), {"__name__": "getting_started"})
+    printed = [line.split()[-1] for line in capsys.readouterr().out.splitlines()]
+    # to the printed digits; a training run's last digits follow the
+    # platform's floating point (numpy's exp and log differ between releases)
+    np.testing.assert_allclose(
+        np.array(printed, float), np.array(expected, float), atol=0.004
+    )
