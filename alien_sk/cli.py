@@ -209,7 +209,10 @@ def main(argv=None):
         many = None
         result = run_benchmark(args.task, **kwargs)
     s = result.settings
-    unit = {"ner": " (whole sentences)", "sentiment-film": " (whole films)"}
+    unit = {
+        "ner": " (whole sentences, a repeated tweet's copies together)",
+        "sentiment-film": " (whole films)",
+    }
     print()
     print(
         f"Misclassification detection on the test split ({result.raw[0]['task']}; "

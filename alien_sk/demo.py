@@ -421,9 +421,10 @@ def _bootstrap(
     ``method - reference`` of each resample is a paired difference. The
     reported difference is the observed one on the whole test set; the
     resamples give its percentile interval. With ``groups`` (token level: the
-    sentence of each word; ``"sentiment-film"``: the film of each sentence)
-    whole groups are resampled (a cluster bootstrap), since the words of a
-    sentence, or the sentences about a film, are not independent draws.
+    sentence of each word, copies of a repeated sentence sharing one group;
+    ``"sentiment-film"``: the film of each sentence) whole groups are
+    resampled (a cluster bootstrap), since the words of a sentence, or the
+    sentences about a film, are not independent draws.
     """
     # one array per method is one seed
     scores = {name: list(np.atleast_2d(u)) for name, u in scores.items()}
@@ -839,7 +840,8 @@ def run_benchmark(
         (``load_rotten_tomatoes(split_by="film")``: no test film is seen in
         training); the held-out folds and the bootstrap resample whole films.
         ``"ner"``: WNUT-2016 tweets, token classification, one row per word
-        (cross-validation folds grouped by sentence).
+        (cross-validation folds and bootstrap grouped by sentence; the copies
+        of a tweet the data repeats within a split form one group).
     quick : bool, default=False
         Use :data:`QUICK_SETTINGS` (smaller subsamples, 2 seeds).
     model : str or path-like, default=None
@@ -1035,6 +1037,10 @@ def run_benchmark(
     with _quiet_transformers():
         extractor.fit()
     feats = {}
+    # resampling units (cluster bootstrap, grouped CV folds) where rows are
+    # not independent: films for sentiment-film; for NER, distinct word
+    # lists, since the packaged WNUT splits repeat some tweets within a split
+    clusters = {}
     n_computed = 0
     for split, (texts, y, groups) in data.items():
         before = extractor.cache_info()["n_entries"]
@@ -1043,12 +1049,16 @@ def run_benchmark(
             X = extractor.transform(texts)
         n_computed += extractor.cache_info()["n_entries"] - before
         if token:
-            groups = extractor.sentence_index(texts)
+            groups = extractor.sentence_index(texts)  # entity spans stay inside
+            ids = {}
+            distinct = np.array([ids.setdefault(tuple(t), len(ids)) for t in texts])
             y = np.concatenate(y)
             keep = np.isfinite(X).all(axis=1)  # words cut off (or without token)
             X, y, groups = X[keep], y[keep], groups[keep]
+            clusters[split] = distinct[groups]
         else:
             y = np.asarray(y)
+            clusters[split] = groups
         feats[split] = (X.astype(np.float64), y, groups)
     timings["features"] = time.perf_counter() - t0
     n_texts = sum(sizes.values())
@@ -1077,9 +1087,10 @@ def run_benchmark(
         )
     )
 
-    X_tr, y_tr, g_tr = feats["train"]
-    X_va, y_va, g_va = feats["validation"]
-    X_te, y_te, g_te = feats["test"]
+    X_tr, y_tr, _ = feats["train"]
+    X_va, y_va, _ = feats["validation"]
+    X_te, y_te, _ = feats["test"]
+    g_va, g_te = clusters["validation"], clusters["test"]
     pred_te = X_te[:, :k].argmax(axis=1)
     err_va = X_va[:, :k].argmax(axis=1) != y_va
 
