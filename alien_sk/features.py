@@ -45,19 +45,33 @@ __all__ = ["FeatureExtractor"]
 
 # model_type -> (is decoder, final linear layer for sequence classification,
 # final linear layer for token classification). Read from the transformers
-# sources: *ForSequenceClassification / *ForTokenClassification.
+# sources (4.56 and 5.x agree): *ForSequenceClassification /
+# *ForTokenClassification. RoBERTa-like heads (dense, tanh, out_proj) end in
+# ``classifier.out_proj``; DeBERTa's ContextPooler and ModernBERT's
+# prediction head (CLS or mean pooling, then dense and norm) come before a
+# ``classifier``; the decoders' Generic*Classification heads are ``score``.
 _FAMILIES = {
+    "albert": (False, "classifier", "classifier"),
     "bert": (False, "classifier", "classifier"),
+    "camembert": (False, "classifier.out_proj", "classifier"),
+    "deberta-v2": (False, "classifier", "classifier"),
     "distilbert": (False, "classifier", "classifier"),
-    "roberta": (False, "classifier.out_proj", "classifier"),
     "electra": (False, "classifier.out_proj", "classifier"),
+    "modernbert": (False, "classifier", "classifier"),
+    "mpnet": (False, "classifier.out_proj", "classifier"),
+    "roberta": (False, "classifier.out_proj", "classifier"),
+    "xlm-roberta": (False, "classifier.out_proj", "classifier"),
+    "gemma": (True, "score", "score"),
     "gpt2": (True, "score", "classifier"),
     "llama": (True, "score", "score"),
+    "mistral": (True, "score", "score"),
+    "phi3": (True, "score", "score"),
     "qwen2": (True, "score", "score"),
+    "qwen3": (True, "score", "score"),
 }
 # model types that number positions from pad_token_id + 1 (RoBERTa style):
 # the largest position index of a text of T tokens is T + pad_token_id
-_PADDING_IDX_POSITIONS = {"roberta"}
+_PADDING_IDX_POSITIONS = {"roberta", "xlm-roberta", "camembert", "mpnet"}
 _DTYPES = {"float32", "float16", "bfloat16"}
 # rows accumulated before a cache shard is written
 _FLUSH_ROWS = 1024
