@@ -342,6 +342,33 @@ def _pooled_positions(input_ids, attention_mask, pad_token_id):
     return torch.where(real.any(dim=1), last, first)
 
 
+def _rope_switch_length(model):
+    """Length above which the model's rotary frequencies change, or None.
+
+    Long-context Phi-3 models ("longrope" rotary embeddings) use their long
+    factors for a whole batch once its longest text (its largest position
+    id) exceeds ``original_max_position_embeddings``, and their short factors
+    otherwise: a short text batched with a longer one would get other rows
+    than alone. Batches therefore never mix texts from both sides of this
+    length.
+    """
+    cfg = model.config
+    if hasattr(cfg, "get_text_config"):
+        cfg = cfg.get_text_config()
+    # transformers 5: rope_parameters; transformers 4: rope_scaling
+    params = getattr(cfg, "rope_parameters", None) or getattr(cfg, "rope_scaling", None)
+    if not isinstance(params, dict):
+        return None
+    if params.get("rope_type", params.get("type")) != "longrope":
+        return None
+    limit = params.get("original_max_position_embeddings") or getattr(
+        cfg, "original_max_position_embeddings", None
+    )
+    if limit is None:
+        limit = getattr(cfg, "max_position_embeddings", None)
+    return None if limit is None else int(limit)
+
+
 def _compact(values, n):
     """``n`` integers as an array of the smallest of uint8, uint16, int32."""
     flat = np.fromiter(values, np.int32, count=n)
@@ -1503,8 +1530,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                     desc="FeatureExtractor",
                 ) as bar,
             ):
-                for start in range(0, len(order), self.batch_size):
-                    idx = order[start : start + self.batch_size]
+                for idx in self._batches(order, enc.lengths):
                     batch, T, left = self._batch(enc, idx)
                     captured.clear()
                     model(**batch)
@@ -1538,6 +1564,21 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 cfg.pad_token_id = None
         flush(pending)
         return results
+
+    def _batches(self, order, lengths):
+        """Split ``order`` (texts sorted by decreasing length) into batches.
+
+        Batches hold ``batch_size`` texts, and never texts on both sides of
+        :func:`_rope_switch_length` (texts are sorted, so one cut suffices).
+        """
+        switch = _rope_switch_length(self._model)
+        groups = [order]
+        if switch is not None:
+            n_long = sum(1 for i in order if lengths[i] > switch)
+            groups = [order[:n_long], order[n_long:]]
+        for group in groups:
+            for start in range(0, len(group), self.batch_size):
+                yield group[start : start + self.batch_size]
 
     def _token_rows(self, idx, emb, logits, enc, T, left):
         import torch

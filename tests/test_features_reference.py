@@ -517,6 +517,45 @@ def test_load_with_another_dtype_still_checks_the_weights(tmp_path, tiny_model_p
             )
 
 
+def _longrope_phi3(original):
+    """A tiny Phi-3 with long-context ("longrope") rotary embeddings."""
+    tok = build_tokenizer("phi3")
+    cfg = build_config("phi3", len(tok))
+    factors = {"short_factor": [1.0] * 4, "long_factor": [4.0] * 4}
+    cfg.original_max_position_embeddings = original
+    if tf.__version__.startswith("4."):
+        cfg.rope_scaling = {"type": "longrope", **factors}
+    else:
+        cfg.rope_parameters = {
+            **cfg.rope_parameters,
+            "rope_type": "longrope",
+            **factors,
+            "original_max_position_embeddings": original,
+        }
+    torch.manual_seed(0)
+    model = tf.AutoModelForSequenceClassification.from_config(cfg).eval()
+    assert model.model.rotary_emb.rope_type == "longrope"
+    rope = getattr(model.config, "rope_parameters", None) or {}
+    assert rope.get("original_max_position_embeddings", original) == original
+    return model, tok
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_longrope_rows_do_not_depend_on_longer_texts_of_the_batch(side):
+    # Phi-3's longrope switches the whole batch to its long factors once the
+    # longest text exceeds original_max_position_embeddings (8 here): a short
+    # text batched with a long one got rows 0.45 away from its own
+    model, tok = _longrope_phi3(original=8)
+    tok.padding_side = side
+    texts = ["bad", "the movie was good", "it is", "the plot was awful , awful"]
+    lengths = [len(tok(t)["input_ids"]) for t in texts]
+    assert min(lengths) <= 8 < max(lengths)
+    X = _extractor(model, tokenizer=tok, batch_size=4).fit_transform(texts)
+    for i, text in enumerate(texts):
+        own = _own_row(model, "score", tok(text)["input_ids"])
+        np.testing.assert_allclose(X[i], own, atol=1e-5, rtol=0)
+
+
 def test_modernbert_cls_pooling_rows(tiny_model_path):
     # the tiny ModernBERT pools by mean (as ModernBERT-base); with CLS
     # pooling the final linear layer is the same, its input another
