@@ -423,9 +423,13 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
     The features of a text are the classifier's logits (in ``id2label``
     order) followed by its *penultimate embedding*, the input of the final
-    ``nn.Linear`` that produces the logits (``classifier`` for BERT and
-    DistilBERT, ``classifier.out_proj`` for RoBERTa and ELECTRA, ``score``
-    for GPT-2, Llama and Qwen2). For decoders both are read where the
+    ``nn.Linear`` that produces the logits: ``classifier`` for BERT,
+    DistilBERT, ALBERT, DeBERTa-v2/v3 (after its ContextPooler) and
+    ModernBERT (after its pooling and prediction head);
+    ``classifier.out_proj`` for RoBERTa, XLM-RoBERTa, CamemBERT, MPNet and
+    ELECTRA; ``score`` for GPT-2, Llama, Mistral, Gemma, Phi-3, Qwen2 and
+    Qwen3 (at token level ``classifier`` for every encoder and GPT-2). Other
+    model types raise a ``ValueError``. For decoders both are read where the
     model's own sequence classifier reads them: at the last token whose id is
     not ``config.pad_token_id`` (at the last token when the config has no pad
     token). Hence ``embedding @ W.T + b`` equals the logits, and the logits
@@ -469,8 +473,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         (``tokenizer.num_special_tokens_to_add()``), else ``fit`` raises a
         ``ValueError``. None uses
         ``min(max_position_embeddings, tokenizer.model_max_length)``, where
-        RoBERTa, whose positions start after ``pad_token_id``, has
-        ``max_position_embeddings - pad_token_id - 1`` positions.
+        RoBERTa, XLM-RoBERTa, CamemBERT and MPNet, whose positions start
+        after ``pad_token_id``, have ``max_position_embeddings -
+        pad_token_id - 1`` positions.
     {batch_size}
     level : {{"sequence", "token"}}, default="sequence"
         ``"sequence"``: ``X`` is a list of texts, one row per text.
