@@ -233,7 +233,7 @@ def resolve_device(device):
 
 #: byte-level BPE families: a word inside a sentence is the token " word", so
 #: word lists need add_prefix_space=True (features.py and finetune.py)
-PREFIX_SPACE_TYPES = ("roberta", "gpt2", "qwen2")
+PREFIX_SPACE_TYPES = ("roberta", "gpt2", "qwen2", "qwen3", "modernbert")
 
 
 def words_as_in_text(tokenizer):

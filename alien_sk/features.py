@@ -45,19 +45,33 @@ __all__ = ["FeatureExtractor"]
 
 # model_type -> (is decoder, final linear layer for sequence classification,
 # final linear layer for token classification). Read from the transformers
-# sources: *ForSequenceClassification / *ForTokenClassification.
+# sources (4.56 and 5.x agree): *ForSequenceClassification /
+# *ForTokenClassification. RoBERTa-like heads (dense, tanh, out_proj) end in
+# ``classifier.out_proj``; DeBERTa's ContextPooler and ModernBERT's
+# prediction head (CLS or mean pooling, then dense and norm) come before a
+# ``classifier``; the decoders' Generic*Classification heads are ``score``.
 _FAMILIES = {
+    "albert": (False, "classifier", "classifier"),
     "bert": (False, "classifier", "classifier"),
+    "camembert": (False, "classifier.out_proj", "classifier"),
+    "deberta-v2": (False, "classifier", "classifier"),
     "distilbert": (False, "classifier", "classifier"),
-    "roberta": (False, "classifier.out_proj", "classifier"),
     "electra": (False, "classifier.out_proj", "classifier"),
+    "modernbert": (False, "classifier", "classifier"),
+    "mpnet": (False, "classifier.out_proj", "classifier"),
+    "roberta": (False, "classifier.out_proj", "classifier"),
+    "xlm-roberta": (False, "classifier.out_proj", "classifier"),
+    "gemma": (True, "score", "score"),
     "gpt2": (True, "score", "classifier"),
     "llama": (True, "score", "score"),
+    "mistral": (True, "score", "score"),
+    "phi3": (True, "score", "score"),
     "qwen2": (True, "score", "score"),
+    "qwen3": (True, "score", "score"),
 }
 # model types that number positions from pad_token_id + 1 (RoBERTa style):
 # the largest position index of a text of T tokens is T + pad_token_id
-_PADDING_IDX_POSITIONS = {"roberta"}
+_PADDING_IDX_POSITIONS = {"roberta", "xlm-roberta", "camembert", "mpnet"}
 _DTYPES = {"float32", "float16", "bfloat16"}
 # rows accumulated before a cache shard is written
 _FLUSH_ROWS = 1024
@@ -328,6 +342,33 @@ def _pooled_positions(input_ids, attention_mask, pad_token_id):
     return torch.where(real.any(dim=1), last, first)
 
 
+def _rope_switch_length(model):
+    """Length above which the model's rotary frequencies change, or None.
+
+    Long-context Phi-3 models ("longrope" rotary embeddings) use their long
+    factors for a whole batch once its longest text (its largest position
+    id) exceeds ``original_max_position_embeddings``, and their short factors
+    otherwise: a short text batched with a longer one would get other rows
+    than alone. Batches therefore never mix texts from both sides of this
+    length.
+    """
+    cfg = model.config
+    if hasattr(cfg, "get_text_config"):
+        cfg = cfg.get_text_config()
+    # transformers 5: rope_parameters; transformers 4: rope_scaling
+    params = getattr(cfg, "rope_parameters", None) or getattr(cfg, "rope_scaling", None)
+    if not isinstance(params, dict):
+        return None
+    if params.get("rope_type", params.get("type")) != "longrope":
+        return None
+    limit = params.get("original_max_position_embeddings") or getattr(
+        cfg, "original_max_position_embeddings", None
+    )
+    if limit is None:
+        limit = getattr(cfg, "max_position_embeddings", None)
+    return None if limit is None else int(limit)
+
+
 def _compact(values, n):
     """``n`` integers as an array of the smallest of uint8, uint16, int32."""
     flat = np.fromiter(values, np.int32, count=n)
@@ -382,9 +423,13 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
     The features of a text are the classifier's logits (in ``id2label``
     order) followed by its *penultimate embedding*, the input of the final
-    ``nn.Linear`` that produces the logits (``classifier`` for BERT and
-    DistilBERT, ``classifier.out_proj`` for RoBERTa and ELECTRA, ``score``
-    for GPT-2, Llama and Qwen2). For decoders both are read where the
+    ``nn.Linear`` that produces the logits: ``classifier`` for BERT,
+    DistilBERT, ALBERT, DeBERTa-v2/v3 (after its ContextPooler) and
+    ModernBERT (after its pooling and prediction head);
+    ``classifier.out_proj`` for RoBERTa, XLM-RoBERTa, CamemBERT, MPNet and
+    ELECTRA; ``score`` for GPT-2, Llama, Mistral, Gemma, Phi-3, Qwen2 and
+    Qwen3 (at token level ``classifier`` for every encoder and GPT-2). Other
+    model types raise a ``ValueError``. For decoders both are read where the
     model's own sequence classifier reads them: at the last token whose id is
     not ``config.pad_token_id`` (at the last token when the config has no pad
     token). Hence ``embedding @ W.T + b`` equals the logits, and the logits
@@ -428,9 +473,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         (``tokenizer.num_special_tokens_to_add()``), else ``fit`` raises a
         ``ValueError``. None uses
         ``min(max_position_embeddings, tokenizer.model_max_length)``, where
-        RoBERTa, whose positions start after ``pad_token_id``, has
-        ``max_position_embeddings - pad_token_id - 1`` positions. A larger
-        value raises a ``ValueError`` at ``fit``.
+        RoBERTa, XLM-RoBERTa, CamemBERT and MPNet, whose positions start
+        after ``pad_token_id``, have ``max_position_embeddings -
+        pad_token_id - 1`` positions. A larger value raises a ``ValueError``
+        at ``fit``.
     {batch_size}
     level : {{"sequence", "token"}}, default="sequence"
         ``"sequence"``: ``X`` is a list of texts, one row per text.
@@ -1490,8 +1536,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                     desc="FeatureExtractor",
                 ) as bar,
             ):
-                for start in range(0, len(order), self.batch_size):
-                    idx = order[start : start + self.batch_size]
+                for idx in self._batches(order, enc.lengths):
                     batch, T, left = self._batch(enc, idx)
                     captured.clear()
                     model(**batch)
@@ -1525,6 +1570,21 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 cfg.pad_token_id = None
         flush(pending)
         return results
+
+    def _batches(self, order, lengths):
+        """Split ``order`` (texts sorted by decreasing length) into batches.
+
+        Batches hold ``batch_size`` texts, and never texts on both sides of
+        :func:`_rope_switch_length` (texts are sorted, so one cut suffices).
+        """
+        switch = _rope_switch_length(self._model)
+        groups = [order]
+        if switch is not None:
+            n_long = sum(1 for i in order if lengths[i] > switch)
+            groups = [order[:n_long], order[n_long:]]
+        for group in groups:
+            for start in range(0, len(group), self.batch_size):
+                yield group[start : start + self.batch_size]
 
     def _token_rows(self, idx, emb, logits, enc, T, left):
         import torch

@@ -18,16 +18,34 @@ all of them::
     path = save_tiny_model("bert", tmp_path / "bert")                  # sequence
     path = save_tiny_model("llama", tmp_path / "llama", task="token")  # token
 
-Families: ``"bert"``, ``"distilbert"``, ``"roberta"``, ``"electra"``
-(encoders) and ``"gpt2"``, ``"llama"``, ``"qwen2"`` (decoders). GPT-2, Llama
-and Qwen2 tokenizers have no pad token, like the real ones.
+Families (``config.model_type``): :data:`ENCODERS` ``"bert"``,
+``"distilbert"``, ``"roberta"``, ``"electra"``, ``"xlm-roberta"``,
+``"camembert"``, ``"deberta-v2"`` (DeBERTa-v3 settings), ``"albert"``,
+``"mpnet"``, ``"modernbert"`` and :data:`DECODERS` ``"gpt2"``, ``"llama"``,
+``"qwen2"``, ``"mistral"``, ``"gemma"``, ``"phi3"``, ``"qwen3"``. Each has its
+own tokenizer class, except Mistral and Phi-3, which use Llama's (as the real
+ones do), and ModernBERT, whose real tokenizer is a plain
+``PreTrainedTokenizerFast`` (byte-level BPE with ``[CLS]``/``[SEP]``). GPT-2,
+Llama, Qwen, Mistral and Phi-3 tokenizers have no pad token, like the real
+ones; Gemma's has ``<pad>`` (id 0, also ``config.pad_token_id``).
 """
 
 import string
 
-FAMILIES = ("bert", "distilbert", "roberta", "electra", "gpt2", "llama", "qwen2")
-ENCODERS = ("bert", "distilbert", "roberta", "electra")
-DECODERS = ("gpt2", "llama", "qwen2")
+ENCODERS = (
+    "bert",
+    "distilbert",
+    "roberta",
+    "electra",
+    "xlm-roberta",
+    "camembert",
+    "deberta-v2",
+    "albert",
+    "mpnet",
+    "modernbert",
+)
+DECODERS = ("gpt2", "llama", "qwen2", "mistral", "gemma", "phi3", "qwen3")
+FAMILIES = ENCODERS + DECODERS
 LABEL_NAMES = ("neg", "neu", "pos", "mixed", "other")
 
 #: Words that tokenize to one token with the WordPiece vocabulary; other words
@@ -61,9 +79,9 @@ def _labels(num_labels):
     return id2label, {v: k for k, v in id2label.items()}
 
 
-def _wordpiece_vocab():
+def _wordpiece_vocab(specials=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")):
     chars = string.ascii_lowercase + string.digits + string.punctuation
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens = list(specials)
     tokens += list(chars) + ["##" + c for c in chars] + list(WORDS)
     return {t: i for i, t in enumerate(dict.fromkeys(tokens))}
 
@@ -94,15 +112,84 @@ def _byte_bpe(specials):
     return vocab, merges
 
 
-def _sentencepiece_bpe():
+def _sentencepiece_bpe(specials=("<unk>", "<s>", "</s>")):
     """Llama-style BPE: metaspace words, letters, byte fallback."""
-    tokens = ["<unk>", "<s>", "</s>"]
+    tokens = list(specials)
     tokens += [f"<0x{b:02X}>" for b in range(256)]
     tokens += ["▁"] + list(string.ascii_letters + string.digits + string.punctuation)
     merges = [("▁", "t"), ("h", "e"), ("▁t", "he"), ("▁", "a")]
     tokens += ["".join(m) for m in merges]
     vocab = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
     return vocab, merges
+
+
+#: special pieces of the sentencepiece (Unigram) vocabularies, in the real
+#: models' order (XLM-R, CamemBERT, DeBERTa-v3, ALBERT)
+_UNIGRAM_SPECIALS = {
+    "xlm-roberta": ["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+    "camembert": [
+        "<s>NOTUSED",
+        "<pad>",
+        "</s>NOTUSED",
+        "<unk>",
+        "<unk>NOTUSED",
+        "<s>",
+        "</s>",
+        "<mask>",
+    ],
+    "deberta-v2": ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"],
+    "albert": ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"],
+}
+_MPNET_SPECIALS = ("<s>", "<pad>", "</s>", "[UNK]", "<mask>")
+_MODERNBERT_SPECIALS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+_GEMMA_SPECIALS = ("<pad>", "<eos>", "<bos>", "<unk>", "<mask>")
+
+
+def _unigram_vocab(family):
+    """Sentencepiece Unigram vocabulary: ``(piece, log-probability)`` pairs.
+
+    The words of :data:`WORDS` are single ``"\u2581word"`` pieces; other
+    words split into letters.
+    """
+    specials = _UNIGRAM_SPECIALS[family]
+    vocab = [(t, -100.0 if t == "<unk>NOTUSED" else 0.0) for t in specials]
+    vocab += [("\u2581" + w, -2.0) for w in WORDS]
+    vocab += [("\u2581", -3.0)]
+    chars = string.ascii_letters + string.digits + string.punctuation
+    vocab += [("\u2581" + c, -4.0) for c in chars]
+    vocab += [(c, -5.0) for c in chars]
+    seen = set()
+    return [(t, p) for t, p in vocab if not (t in seen or seen.add(t))]
+
+
+def _modernbert_tokenizer(cls):
+    """ModernBERT's tokenizer: byte-level BPE, ``[CLS] text [SEP]``.
+
+    The real one is a plain ``PreTrainedTokenizerFast`` (``TokenizersBackend``
+    in transformers 5) over such a ``tokenizers`` pipeline.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+
+    vocab, merges = _byte_bpe(_MODERNBERT_SPECIALS)
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0",
+        pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    return cls(
+        tokenizer_object=backend,
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        mask_token="[MASK]",
+        model_max_length=_MAX_POSITIONS,
+        # as the real tokenizer_config.json: ModernBERT takes no token types
+        model_input_names=["input_ids", "attention_mask"],
+    )
 
 
 def build_tokenizer(family):
@@ -145,6 +232,29 @@ def build_tokenizer(family):
         return tf.Qwen2Tokenizer(
             vocab=vocab, merges=merges, **_QWEN2_SPECIALS, **common
         )
+    if family == "qwen3":
+        vocab, merges = _byte_bpe(["<|endoftext|>"])
+        return tf.Qwen2Tokenizer(
+            vocab=vocab, merges=merges, **_QWEN2_SPECIALS, **common
+        )
+    if family in _UNIGRAM_SPECIALS:
+        cls = {
+            "xlm-roberta": tf.XLMRobertaTokenizer,
+            "camembert": tf.CamembertTokenizer,
+            "deberta-v2": tf.DebertaV2Tokenizer,
+            "albert": tf.AlbertTokenizer,
+        }[family]
+        return cls(vocab=_unigram_vocab(family), **common)
+    if family == "mpnet":
+        return tf.MPNetTokenizer(vocab=_wordpiece_vocab(_MPNET_SPECIALS), **common)
+    if family == "modernbert":
+        return _modernbert_tokenizer(tf.PreTrainedTokenizerFast)
+    if family == "gemma":
+        vocab, merges = _sentencepiece_bpe(_GEMMA_SPECIALS)
+        return tf.GemmaTokenizer(
+            vocab=vocab, merges=merges, add_bos_token=True, **common
+        )
+    # llama, and mistral and phi3, whose real tokenizers are Llama's
     vocab, merges = _sentencepiece_bpe()
     return tf.LlamaTokenizer(vocab=vocab, merges=merges, **common)
 
@@ -191,12 +301,45 @@ def _build_tokenizer_v4(family):
         if family == "gpt2":
             files = write_bpe(*_byte_bpe(["<|endoftext|>"]))
             return tf.GPT2TokenizerFast(**files, **common)
-        if family == "qwen2":
+        if family in ("qwen2", "qwen3"):
             files = write_bpe(*_byte_bpe(["<|endoftext|>"]))
             return tf.Qwen2TokenizerFast(**files, **_QWEN2_SPECIALS, **common)
-    # llama: the backend transformers 5 builds (metaspace, byte fallback)
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+        if family == "mpnet":
+            with open(vocab_file, "w", encoding="utf-8") as f:
+                f.writelines(f"{t}\n" for t in _wordpiece_vocab(_MPNET_SPECIALS))
+            return tf.MPNetTokenizerFast(vocab_file=vocab_file, **common)
+    if family in _UNIGRAM_SPECIALS:
+        return _unigram_tokenizer_v4(family)
+    if family == "modernbert":
+        return _modernbert_tokenizer(tf.PreTrainedTokenizerFast)
+    # llama (mistral, phi3) and gemma: the backends transformers 5 builds
+    # (metaspace, byte fallback)
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 
+    if family == "gemma":
+        vocab, merges = _sentencepiece_bpe(_GEMMA_SPECIALS)
+        backend = Tokenizer(
+            models.BPE(
+                vocab=vocab,
+                merges=merges,
+                fuse_unk=True,
+                unk_token="<unk>",
+                byte_fallback=True,
+            )
+        )
+        backend.normalizer = normalizers.Replace(" ", "\u2581")
+        backend.decoder = decoders.Sequence(
+            [decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()]
+        )
+        return tf.GemmaTokenizerFast(
+            tokenizer_object=backend,
+            unk_token="<unk>",
+            bos_token="<bos>",
+            eos_token="<eos>",
+            pad_token="<pad>",
+            mask_token="<mask>",
+            **common,
+        )
     vocab, merges = _sentencepiece_bpe()
     backend = Tokenizer(
         models.BPE(vocab=vocab, merges=merges, fuse_unk=True, byte_fallback=True)
@@ -220,6 +363,95 @@ def _build_tokenizer_v4(family):
         add_bos_token=False,
         add_eos_token=False,
         **common,
+    )
+
+
+def _unigram_tokenizer_v4(family):
+    """transformers 4: the sentencepiece tokenizers transformers 5 builds.
+
+    Their ``*TokenizerFast`` classes need a sentencepiece model file; they
+    are given instead the ``tokenizers`` pipeline that transformers 5's
+    classes build from the same vocabulary (normaliser, metaspace
+    pre-tokenizer, special-token template).
+    """
+    import transformers as tf
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
+
+    vocab = _unigram_vocab(family)
+    ids = {t: i for i, (t, _) in enumerate(vocab)}
+    specials = {
+        "xlm-roberta": dict(bos="<s>", eos="</s>", unk="<unk>", pad="<pad>"),
+        "camembert": dict(bos="<s>", eos="</s>", unk="<unk>", pad="<pad>"),
+        "deberta-v2": dict(bos="[CLS]", eos="[SEP]", unk="[UNK]", pad="[PAD]"),
+        "albert": dict(bos="[CLS]", eos="[SEP]", unk="<unk>", pad="<pad>"),
+    }[family]
+    bos, eos = specials["bos"], specials["eos"]
+    backend = Tokenizer(models.Unigram(vocab, unk_id=ids[specials["unk"]]))
+    metaspace = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    if family == "deberta-v2":
+        backend.normalizer = normalizers.Sequence(
+            [
+                normalizers.Replace(Regex(r"\s{2,}|[\n\r\t]"), " "),
+                normalizers.NFC(),
+                normalizers.Strip(left=False, right=True),
+            ]
+        )
+        backend.pre_tokenizer = pre_tokenizers.Sequence([metaspace])
+        template = processors.TemplateProcessing(
+            single=f"{bos}:0 $A:0 {eos}:0",
+            pair=f"{bos}:0 $A:0 {eos}:0 $B:1 {eos}:1",
+            special_tokens=[(bos, ids[bos]), (eos, ids[eos])],
+        )
+    else:
+        if family == "albert":
+            backend.normalizer = normalizers.Sequence(
+                [
+                    normalizers.Replace("``", '"'),
+                    normalizers.Replace("''", '"'),
+                    normalizers.NFKD(),
+                    normalizers.StripAccents(),
+                    normalizers.Lowercase(),
+                ]
+            )
+        backend.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.WhitespaceSplit(), metaspace]
+        )
+        pair = (
+            f"{bos}:0 $A:0 {eos}:0 $B:1 {eos}:1"
+            if family == "albert"
+            else f"{bos} $A {eos} {eos} $B {eos}"
+        )
+        template = processors.TemplateProcessing(
+            single=f"{bos}:0 $A:0 {eos}:0" if family == "albert" else f"{bos} $A {eos}",
+            pair=pair,
+            special_tokens=[(bos, ids[bos]), (eos, ids[eos])],
+        )
+    backend.post_processor = template
+    backend.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+    cls = {
+        "xlm-roberta": tf.XLMRobertaTokenizerFast,
+        "camembert": tf.CamembertTokenizerFast,
+        "deberta-v2": tf.DebertaV2TokenizerFast,
+        "albert": tf.AlbertTokenizerFast,
+    }[family]
+    return cls(
+        tokenizer_object=backend,
+        bos_token=bos,
+        eos_token=eos,
+        cls_token=bos,
+        sep_token=eos,
+        unk_token=specials["unk"],
+        pad_token=specials["pad"],
+        mask_token=_UNIGRAM_SPECIALS[family][-1],
+        model_max_length=_MAX_POSITIONS,
     )
 
 
@@ -317,6 +549,64 @@ def build_config(family, vocab_size, num_labels=3, **overrides):
             eos_token_id=2,
             **labels,
         )
+    elif family in ("xlm-roberta", "camembert", "mpnet"):
+        # RoBERTa-style positions, numbered from pad_token_id + 1
+        cls = {
+            "xlm-roberta": tf.XLMRobertaConfig,
+            "camembert": tf.CamembertConfig,
+            "mpnet": tf.MPNetConfig,
+        }[family]
+        cfg = cls(
+            **{**bert_like, "max_position_embeddings": _MAX_POSITIONS + 2},
+            pad_token_id=1,
+            bos_token_id=5 if family == "camembert" else 0,
+            eos_token_id=6 if family == "camembert" else 2,
+            **labels,
+        )
+    elif family == "deberta-v2":
+        # DeBERTa-v3's settings: relative attention only, no absolute positions
+        cfg = tf.DebertaV2Config(
+            **bert_like,
+            relative_attention=True,
+            position_biased_input=False,
+            pos_att_type=["p2c", "c2p"],
+            max_relative_positions=-1,
+            position_buckets=8,
+            norm_rel_ebd="layer_norm",
+            share_att_key=True,
+            type_vocab_size=0,
+            pad_token_id=0,
+            **labels,
+        )
+    elif family == "albert":
+        cfg = tf.AlbertConfig(
+            **bert_like,
+            embedding_size=8,
+            pad_token_id=0,
+            bos_token_id=2,
+            eos_token_id=3,
+            **labels,
+        )
+    elif family == "modernbert":
+        # a local attention window (8 tokens) shorter than the longer texts,
+        # mean pooling as ModernBERT-base's config (the default is "cls")
+        cfg = tf.ModernBertConfig(
+            vocab_size=vocab_size,
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=_MAX_POSITIONS,
+            global_attn_every_n_layers=2,
+            local_attention=8,
+            classifier_pooling="mean",
+            pad_token_id=3,
+            bos_token_id=1,
+            eos_token_id=2,
+            cls_token_id=1,
+            sep_token_id=2,
+            **labels,
+        )
     elif family == "gpt2":
         cfg = tf.GPT2Config(
             vocab_size=vocab_size,
@@ -332,6 +622,29 @@ def build_config(family, vocab_size, num_labels=3, **overrides):
         cfg = tf.LlamaConfig(**llama_like, bos_token_id=1, eos_token_id=2, **labels)
     elif family == "qwen2":
         cfg = tf.Qwen2Config(**llama_like, bos_token_id=None, eos_token_id=0, **labels)
+    elif family == "qwen3":
+        cfg = tf.Qwen3Config(
+            **llama_like, head_dim=8, bos_token_id=None, eos_token_id=0, **labels
+        )
+    elif family == "mistral":
+        cfg = tf.MistralConfig(**llama_like, bos_token_id=1, eos_token_id=2, **labels)
+    elif family == "phi3":
+        cfg = tf.Phi3Config(
+            **llama_like,
+            bos_token_id=1,
+            eos_token_id=2,
+            pad_token_id=None,
+            **labels,
+        )
+    elif family == "gemma":
+        cfg = tf.GemmaConfig(
+            **llama_like,
+            head_dim=8,
+            pad_token_id=0,
+            eos_token_id=1,
+            bos_token_id=2,
+            **labels,
+        )
     else:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}.")
     # larger random weights than the default 0.02, so that logits are O(1)

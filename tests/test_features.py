@@ -19,6 +19,10 @@ torch = pytest.importorskip("torch")
 tf = pytest.importorskip("transformers")
 
 N_LABELS = 3
+# byte-level BPE tokenizers: word lists need add_prefix_space=True
+PREFIX_SPACE = ("roberta", "gpt2", "qwen2", "qwen3", "modernbert")
+# decoders whose tiny tokenizer has no pad token (Gemma's has <pad>)
+NO_PAD = tuple(f for f in DECODERS if f != "gemma")
 
 
 def _load(path, task="sequence", padding_side=None):
@@ -43,7 +47,7 @@ def _extractor(path, **kw):
 def _single_forward(model, tok, text):
     """Logits of one text, unpadded, straight from the model."""
     ids = tok(text)["input_ids"]
-    if not ids:  # GPT-2 / Qwen2 tokenize "" to nothing: the extractor feeds EOS
+    if not ids:  # GPT-2 / Qwen / Llama tokenize "" to nothing: fed as BOS or EOS
         ids = [tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id]
     with torch.no_grad():
         return model(input_ids=torch.tensor([ids])).logits[0].numpy()
@@ -97,11 +101,13 @@ def test_decoder_padding_side(family, side, tiny_model_path):
     """Left- and right-padded batches both give the unpadded single-text rows."""
     path = tiny_model_path(family)
     model, tok = _load(path, padding_side=side)
-    assert tok.pad_token is None  # the extractor must cope without one
+    # the extractor must cope without a pad token
+    assert (tok.pad_token is None) == (family in NO_PAD)
+    pad, config_pad = tok.pad_token, model.config.pad_token_id
     fe = _extractor(model, tokenizer=tok, batch_size=4)
     X = fe.fit_transform(TEXTS)
     assert fe.padding_side_ == side
-    assert tok.pad_token is None and model.config.pad_token_id is None  # untouched
+    assert tok.pad_token == pad and model.config.pad_token_id == config_pad  # untouched
     for i, text in enumerate(TEXTS):
         np.testing.assert_allclose(
             X[i, :N_LABELS], _single_forward(model, tok, text), atol=1e-5, rtol=0
@@ -152,14 +158,16 @@ def test_token_level(family, tiny_model_path):
     assert groups.tolist() == [0, 0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 3, 3, 3]
 
     model, _ = _load(path, task="token")
-    prefix = (
-        {"add_prefix_space": True} if family in ("roberta", "gpt2", "qwen2") else {}
-    )
+    prefix = {"add_prefix_space": True} if family in PREFIX_SPACE else {}
     tok = tf.AutoTokenizer.from_pretrained(path, local_files_only=True, **prefix)
-    if family == "qwen2" and tf.__version__.startswith("4."):
+    if family in ("qwen2", "qwen3") and tf.__version__.startswith("4."):
         # transformers 4's Qwen2 tokenizer keeps the flag but not its effect;
         # transformers 5 sets it on the ByteLevel step of the pre-tokenizer
         tok.backend_tokenizer.pre_tokenizer[1].add_prefix_space = True
+    if family == "modernbert":
+        # its generic tokenizer class (PreTrainedTokenizerFast, transformers
+        # 5's TokenizersBackend) may keep the flag without its effect too
+        tok.backend_tokenizer.pre_tokenizer.add_prefix_space = True
     if prefix:  # the reference splits word lists as running text
         assert (
             tok(["word"], is_split_into_words=True)["input_ids"]
@@ -279,20 +287,14 @@ def test_model_errors(tmp_path, tiny_model_path):
     with pytest.raises(ValueError, match="tokenizer is required"):
         _extractor(model).fit()
     # an unknown family names the supported ones
-    cfg = tf.AlbertConfig(
-        vocab_size=30,
-        embedding_size=8,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=16,
-        num_labels=2,
+    cfg = tf.XLNetConfig(
+        vocab_size=30, d_model=16, n_layer=1, n_head=2, d_inner=16, num_labels=2
     )
-    albert = tf.AlbertForSequenceClassification(cfg).eval()
+    xlnet = tf.XLNetForSequenceClassification(cfg).eval()
     with pytest.raises(
-        ValueError, match="model_type='albert'; supported model types: bert, "
+        ValueError, match="model_type='xlnet'; supported model types: albert, bert, "
     ):
-        _extractor(albert, tokenizer=tok).fit()
+        _extractor(xlnet, tokenizer=tok).fit()
     # a sequence model used at token level: its token head would be random
     with (
         pytest.warns(AlienSkWarning, match="randomly initialised"),
@@ -590,7 +592,7 @@ def test_words_without_tokens_warn_and_get_nan(tiny_model_path):
         )
 
 
-@pytest.mark.parametrize("family", ["roberta", "gpt2", "qwen2"])
+@pytest.mark.parametrize("family", PREFIX_SPACE)
 def test_token_level_byte_bpe_tokenizer_needs_prefix_space(family, tiny_model_path):
     path = tiny_model_path(family, task="token")
     model, _ = _load(path, task="token")
@@ -722,6 +724,8 @@ def test_decoder_pools_where_the_model_does(family, side, tiny_model_path):
         if config_pad:
             tok.pad_token = tok.eos_token
             model.config.pad_token_id = tok.pad_token_id
+        else:  # Gemma's config has a pad id of its own (<pad>)
+            model.config.pad_token_id = None
         fe = _extractor(model, tokenizer=tok, batch_size=3)
         X = fe.fit_transform(texts)
         assert model.config.pad_token_id == (tok.eos_token_id if config_pad else None)

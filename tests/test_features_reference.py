@@ -15,7 +15,16 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from _tiny_models import TEXTS, build_tokenizer, recased_tokenizer, save_tiny_model
+from _tiny_models import (
+    DECODERS,
+    ENCODERS,
+    FAMILIES,
+    TEXTS,
+    build_config,
+    build_tokenizer,
+    recased_tokenizer,
+    save_tiny_model,
+)
 
 from alien_sk._cache import FeatureStore, text_key
 from alien_sk.exceptions import AlienSkWarning, CacheWarning, TruncationWarning
@@ -25,9 +34,38 @@ torch = pytest.importorskip("torch")
 tf = pytest.importorskip("transformers")
 
 N_LABELS = 3
-# final linear layer of the tiny sequence classifiers (see transformers'
-# *ForSequenceClassification)
-LAYER = {"bert": "classifier", "roberta": "classifier.out_proj", "gpt2": "score"}
+# final linear layer of the sequence classifiers of every family, read from
+# transformers' *ForSequenceClassification sources (4.56 and 5.x), kept here
+# apart from alien_sk's own table: a wrong entry there fails the tests below.
+# RoBERTa-like heads are dense -> tanh -> out_proj; DeBERTa-v2 has a
+# ContextPooler (dense, activation) before ``classifier``; ModernBERT pools
+# (CLS or mean), then ``head`` (dense, activation, norm) and ``classifier``.
+LAYER = {
+    "albert": "classifier",
+    "bert": "classifier",
+    "camembert": "classifier.out_proj",
+    "deberta-v2": "classifier",
+    "distilbert": "classifier",
+    "electra": "classifier.out_proj",
+    "modernbert": "classifier",
+    "mpnet": "classifier.out_proj",
+    "roberta": "classifier.out_proj",
+    "xlm-roberta": "classifier.out_proj",
+    "gemma": "score",
+    "gpt2": "score",
+    "llama": "score",
+    "mistral": "score",
+    "phi3": "score",
+    "qwen2": "score",
+    "qwen3": "score",
+}
+# families whose positions start after pad_token_id (RoBERTa's embeddings)
+PADDING_IDX_POSITIONS = ("roberta", "xlm-roberta", "camembert", "mpnet")
+# every encoder (padded on the right whatever the tokenizer says), every
+# decoder padded on either side
+CASES = [(f, "right") for f in ENCODERS] + [
+    (f, side) for f in DECODERS for side in ("left", "right")
+]
 
 
 def _extractor(model, **kw):
@@ -131,19 +169,55 @@ def test_default_max_length_is_the_smaller_of_model_and_tokenizer(tiny_model_pat
     np.testing.assert_allclose(X[0], _own_row(model, "classifier", ids), atol=1e-5)
 
 
-def test_roberta_default_max_length_leaves_out_the_padding_offset(tiny_model_path):
-    # RoBERTa reserves 2 of its 66 positions: without a tokenizer limit the
-    # default is 64 tokens, and a long text is read as its first 64
-    path = tiny_model_path("roberta")
+@pytest.mark.parametrize("family", PADDING_IDX_POSITIONS)
+def test_roberta_default_max_length_leaves_out_the_padding_offset(
+    family, tiny_model_path
+):
+    # RoBERTa-style embeddings reserve 2 of their 66 positions (pad_token_id
+    # 1, positions from 2): without a tokenizer limit the default is 64
+    # tokens, and a long text is read as its first 64 (66 crashed the model)
+    path = tiny_model_path(family)
     model, tok = _load(path)
+    assert model.config.max_position_embeddings == 66
+    assert model.config.pad_token_id == 1
     tok.model_max_length = 1000
     text = " ".join(["good movie"] * 40)
     with pytest.warns(TruncationWarning, match="1 of 1 texts"):
         X = _extractor(model, tokenizer=tok).fit_transform([text])
     ids = tok(text, truncation=True, max_length=64)["input_ids"]
-    np.testing.assert_allclose(
-        X[0], _own_row(model, "classifier.out_proj", ids), atol=1e-5
-    )
+    assert len(ids) == 64
+    np.testing.assert_allclose(X[0], _own_row(model, LAYER[family], ids), atol=1e-5)
+
+
+def test_reference_tables_cover_every_family():
+    assert set(LAYER) == set(FAMILIES)
+
+
+@pytest.mark.parametrize("family, side", CASES)
+def test_rows_are_each_texts_own_forward(family, side, tiny_model_path):
+    # batches of 3 texts of different lengths, padded (on ``side`` for
+    # decoders), one text truncated: each row is the text's own unpadded
+    # forward of its first max_length tokens, logits and the input of the
+    # final linear layer named in LAYER
+    path = tiny_model_path(family)
+    model, tok = _load(path)
+    tok.padding_side = side
+    texts = [*TEXTS, " ".join(["good movie"] * 12)]
+    fe = _extractor(model, tokenizer=tok, batch_size=3, max_length=16)
+    with pytest.warns(TruncationWarning):
+        X = fe.fit_transform(texts)
+    assert fe.padding_side_ == (side if family in DECODERS else "right")
+    assert X.shape == (len(texts), N_LABELS + 16)
+    for i, text in enumerate(texts):
+        ids = tok(text, truncation=True, max_length=16)["input_ids"]
+        if not ids:  # a text of no token is fed as BOS (else EOS)
+            bos = tok.bos_token_id
+            ids = [bos if bos is not None else tok.eos_token_id]
+        own = _own_row(model, LAYER[family], ids)
+        np.testing.assert_allclose(X[i], own, atol=1e-5, rtol=0)
+    # not vacuous: the rows differ between texts, the embedding is not zero
+    assert np.abs(X[0] - X[1]).max() > 1e-3
+    assert np.abs(X[:, N_LABELS:]).max() > 1e-2
 
 
 def test_manual_cut_follows_a_left_truncation_side(tiny_model_path, monkeypatch):
@@ -441,3 +515,55 @@ def test_load_with_another_dtype_still_checks_the_weights(tmp_path, tiny_model_p
             AlienPredictor.load(
                 tmp_path / "d", device="cpu", dtype=dtype, progress_bar=False
             )
+
+
+def _longrope_phi3(original):
+    """A tiny Phi-3 with long-context ("longrope") rotary embeddings."""
+    tok = build_tokenizer("phi3")
+    cfg = build_config("phi3", len(tok))
+    factors = {"short_factor": [1.0] * 4, "long_factor": [4.0] * 4}
+    cfg.original_max_position_embeddings = original
+    if tf.__version__.startswith("4."):
+        cfg.rope_scaling = {"type": "longrope", **factors}
+    else:
+        cfg.rope_parameters = {
+            **cfg.rope_parameters,
+            "rope_type": "longrope",
+            **factors,
+            "original_max_position_embeddings": original,
+        }
+    torch.manual_seed(0)
+    model = tf.AutoModelForSequenceClassification.from_config(cfg).eval()
+    assert model.model.rotary_emb.rope_type == "longrope"
+    rope = getattr(model.config, "rope_parameters", None) or {}
+    assert rope.get("original_max_position_embeddings", original) == original
+    return model, tok
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_longrope_rows_do_not_depend_on_longer_texts_of_the_batch(side):
+    # Phi-3's longrope switches the whole batch to its long factors once the
+    # longest text exceeds original_max_position_embeddings (8 here): a short
+    # text batched with a long one got rows 0.45 away from its own
+    model, tok = _longrope_phi3(original=8)
+    tok.padding_side = side
+    texts = ["bad", "the movie was good", "it is", "the plot was awful , awful"]
+    lengths = [len(tok(t)["input_ids"]) for t in texts]
+    assert min(lengths) <= 8 < max(lengths)
+    X = _extractor(model, tokenizer=tok, batch_size=4).fit_transform(texts)
+    for i, text in enumerate(texts):
+        own = _own_row(model, "score", tok(text)["input_ids"])
+        np.testing.assert_allclose(X[i], own, atol=1e-5, rtol=0)
+
+
+def test_modernbert_cls_pooling_rows(tiny_model_path):
+    # the tiny ModernBERT pools by mean (as ModernBERT-base); with CLS
+    # pooling the final linear layer is the same, its input another
+    tok = build_tokenizer("modernbert")
+    cfg = build_config("modernbert", len(tok), classifier_pooling="cls")
+    torch.manual_seed(0)
+    model = tf.AutoModelForSequenceClassification.from_config(cfg).eval()
+    X = _extractor(model, tokenizer=tok, batch_size=3).fit_transform(TEXTS)
+    for i, text in enumerate(TEXTS):
+        own = _own_row(model, LAYER["modernbert"], tok(text)["input_ids"])
+        np.testing.assert_allclose(X[i], own, atol=1e-5, rtol=0)

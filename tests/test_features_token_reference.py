@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from _tiny_models import DECODERS, ENCODERS, FAMILIES
 
 from alien_sk.exceptions import TruncationWarning
 from alien_sk.features import FeatureExtractor
@@ -22,11 +23,34 @@ torch = pytest.importorskip("torch")
 tf = pytest.importorskip("transformers")
 
 N_LABELS = 3
-# final linear layer of the tiny token classifiers (transformers'
-# *ForTokenClassification)
-TOKEN_LAYER = {"bert": "classifier", "gpt2": "classifier", "llama": "score"}
+# final linear layer of the token classifiers of every family, read from
+# transformers' *ForTokenClassification sources (4.56 and 5.x), kept apart
+# from alien_sk's table: ``classifier`` for encoders (after ModernBERT's
+# ``head``) and GPT-2, ``score`` for the Generic* heads of the other decoders
+TOKEN_LAYER = {
+    "albert": "classifier",
+    "bert": "classifier",
+    "camembert": "classifier",
+    "deberta-v2": "classifier",
+    "distilbert": "classifier",
+    "electra": "classifier",
+    "modernbert": "classifier",
+    "mpnet": "classifier",
+    "roberta": "classifier",
+    "xlm-roberta": "classifier",
+    "gemma": "score",
+    "gpt2": "classifier",
+    "llama": "score",
+    "mistral": "score",
+    "phi3": "score",
+    "qwen2": "score",
+    "qwen3": "score",
+}
 # byte-level BPE: word lists are tokenized as in running text with a prefix space
-PREFIX_SPACE = ("roberta", "gpt2", "qwen2")
+PREFIX_SPACE = ("roberta", "gpt2", "qwen2", "qwen3", "modernbert")
+CASES = [(f, "right") for f in ENCODERS] + [
+    (f, side) for f in DECODERS for side in ("left", "right")
+]
 
 # different lengths, words split into several sub-tokens ("xylophonic",
 # "zebras"), a one-word sentence, an empty one and repeated ones
@@ -55,7 +79,30 @@ def _load_token(path, family):
     ).eval()
     kw = {"add_prefix_space": True} if family in PREFIX_SPACE else {}
     tok = tf.AutoTokenizer.from_pretrained(path, local_files_only=True, **kw)
+    if family in PREFIX_SPACE:
+        _apply_prefix_space(tok)
+    if family in PREFIX_SPACE:  # the reference splits words as running text
+        as_words = tok(["word"], is_split_into_words=True, add_special_tokens=False)
+        assert (
+            as_words["input_ids"] == tok(" word", add_special_tokens=False)["input_ids"]
+        )
     return model, tok
+
+
+def _apply_prefix_space(tok):
+    """Set add_prefix_space on the ByteLevel step of ``tok``'s pre-tokenizer.
+
+    transformers 4's Qwen2 tokenizer and transformers 5's generic backend
+    (ModernBERT's tokenizer class) store ``add_prefix_space=True`` without
+    applying it.
+    """
+    from tokenizers import pre_tokenizers
+
+    pre = tok.backend_tokenizer.pre_tokenizer
+    if isinstance(pre, pre_tokenizers.ByteLevel):
+        pre.add_prefix_space = True
+    else:  # Qwen2: Split, then ByteLevel
+        pre[1].add_prefix_space = True
 
 
 def _own_word_rows(model, layer, ids, word_ids, n_words):
@@ -140,6 +187,28 @@ def test_token_rows_across_tokenizer_chunks_and_batches(
     assert X.shape == ref.shape == (sum(map(len, SENTENCES)), N_LABELS + 16)
     assert np.isfinite(ref).all()
     np.testing.assert_allclose(X, ref, atol=1e-5)
+
+
+def test_reference_tables_cover_every_family():
+    assert set(TOKEN_LAYER) == set(FAMILIES)
+
+
+@pytest.mark.parametrize("family, side", CASES)
+def test_token_rows_of_every_family(family, side, tiny_model_path):
+    # batches of 3 sentences padded (on ``side`` for decoders), some cut at
+    # max_length: each word's row is its first sub-token's in the sentence's
+    # own unpadded forward, logits and the input of TOKEN_LAYER's layer
+    path = tiny_model_path(family, "token")
+    model, tok = _load_token(path, family)
+    tok.padding_side = side
+    fe = _extractor(model, tokenizer=tok, level="token", batch_size=3, max_length=8)
+    with pytest.warns(TruncationWarning):
+        X = fe.fit_transform(SENTENCES)
+    ref = _reference(model, tok, TOKEN_LAYER[family], SENTENCES, max_length=8)
+    assert X.shape == ref.shape == (sum(map(len, SENTENCES)), N_LABELS + 16)
+    np.testing.assert_array_equal(np.isnan(X), np.isnan(ref))
+    assert np.isnan(ref).any() and np.isfinite(ref).all(axis=1).sum() >= 8
+    np.testing.assert_allclose(X, ref, atol=1e-5, rtol=0)
 
 
 def test_token_truncated_sentences_in_one_batch_with_short_ones(
