@@ -909,8 +909,10 @@ default=None
                 stacklevel=user_stacklevel(),
             )
         order = np.argsort(-enc.lengths, kind="stable")
-        for start in range(0, len(texts), batch_size):
-            idx = order[start : start + batch_size].tolist()
+        # the extractor's batching: a long-context Phi-3 batch never mixes
+        # texts on both sides of its rotary switch length
+        for idx in fe._batches(order, enc.lengths, batch_size):
+            idx = np.asarray(idx).tolist()
             yield idx, fe._batch(enc, idx)[0]
 
     def predict(self, texts, threshold=None):

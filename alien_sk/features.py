@@ -11,6 +11,7 @@ so that the language model runs once per distinct text, ever.
 
 import copy
 import hashlib
+import inspect
 import itertools
 import json
 import os
@@ -72,6 +73,25 @@ _FAMILIES = {
 # model types that number positions from pad_token_id + 1 (RoBERTa style):
 # the largest position index of a text of T tokens is T + pad_token_id
 _PADDING_IDX_POSITIONS = {"roberta", "xlm-roberta", "camembert", "mpnet"}
+
+
+def _position_limit(config):
+    """Most tokens a text may have for the model's position embeddings.
+
+    ``max_position_embeddings``, less ``pad_token_id + 1`` for the model
+    types of :data:`_PADDING_IDX_POSITIONS`; None when the config has no
+    such limit. Shared by :class:`FeatureExtractor` and
+    :func:`~alien_sk.finetune.fine_tune`.
+    """
+    max_pos = getattr(config, "max_position_embeddings", None)
+    if not max_pos:
+        return None
+    limit = int(max_pos)
+    if config.model_type in _PADDING_IDX_POSITIONS:
+        pad = getattr(config, "pad_token_id", None)
+        limit -= (1 if pad is None else int(pad)) + 1
+    return limit
+
 _DTYPES = {"float32", "float16", "bfloat16"}
 # rows accumulated before a cache shard is written
 _FLUSH_ROWS = 1024
@@ -871,13 +891,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         id2label = getattr(model.config, "id2label", None) or {}
         classes = np.asarray([str(id2label.get(i, i)) for i in range(num_labels)])
 
-        max_pos = getattr(model.config, "max_position_embeddings", None)
-        limit = None
-        if max_pos:
-            limit = int(max_pos)
-            if model_type in _PADDING_IDX_POSITIONS:
-                pad = getattr(model.config, "pad_token_id", None)
-                limit -= (1 if pad is None else int(pad)) + 1
+        limit = _position_limit(model.config)
         tok_max = getattr(tokenizer, "model_max_length", None)
         if tok_max is not None and tok_max < 10**9:
             limit = int(tok_max) if limit is None else min(limit, int(tok_max))
@@ -920,6 +934,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self._tokenizer = tokenizer
         self._head = head
         self._decoder = decoder
+        # only to a model whose forward names them: on transformers 4,
+        # DistilBERT and ModernBERT fail on those a BERT tokenizer returns
+        self._token_types = "token_type_ids" in inspect.signature(
+            model.forward
+        ).parameters
         self._pad_id = int(pad_id)
         self._empty_id = int(empty_id)
         return {
@@ -1426,7 +1445,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             filled = cols < lengths[:, None]
         arrays = {"input_ids": np.full((B, T), self._pad_id, dtype=np.int64)}
         sources = {"input_ids": enc.ids}
-        if enc.types is not None:
+        if enc.types is not None and self._token_types:
             arrays["token_type_ids"] = np.zeros((B, T), dtype=np.int64)
             sources["token_type_ids"] = enc.types
         for k, arr in arrays.items():
@@ -1571,20 +1590,22 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         flush(pending)
         return results
 
-    def _batches(self, order, lengths):
+    def _batches(self, order, lengths, batch_size=None):
         """Split ``order`` (texts sorted by decreasing length) into batches.
 
-        Batches hold ``batch_size`` texts, and never texts on both sides of
-        :func:`_rope_switch_length` (texts are sorted, so one cut suffices).
+        Batches hold ``batch_size`` texts (default: ``self.batch_size``), and
+        never texts on both sides of :func:`_rope_switch_length` (texts are
+        sorted, so one cut suffices).
         """
+        batch_size = self.batch_size if batch_size is None else batch_size
         switch = _rope_switch_length(self._model)
         groups = [order]
         if switch is not None:
             n_long = sum(1 for i in order if lengths[i] > switch)
             groups = [order[:n_long], order[n_long:]]
         for group in groups:
-            for start in range(0, len(group), self.batch_size):
-                yield group[start : start + self.batch_size]
+            for start in range(0, len(group), batch_size):
+                yield group[start : start + batch_size]
 
     def _token_rows(self, idx, emb, logits, enc, T, left):
         import torch

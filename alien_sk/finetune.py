@@ -432,12 +432,12 @@ def _init_head(net):
 
 def _length_limit(net, tokenizer):
     """Most tokens the model accepts (position embeddings and tokenizer)."""
+    from alien_sk.features import _position_limit
+
     limits = []
-    positions = getattr(net.config, "max_position_embeddings", None)
-    if positions:
-        # RoBERTa-style position ids start after the padding index
-        offset = 2 if net.config.model_type in ("roberta", "xlm-roberta") else 0
-        limits.append(int(positions) - offset)
+    positions = _position_limit(net.config)  # RoBERTa-style: after the pad id
+    if positions is not None:
+        limits.append(positions)
     tok_max = getattr(tokenizer, "model_max_length", None)
     if tok_max and tok_max < 1_000_000:
         limits.append(int(tok_max))

@@ -731,3 +731,27 @@ def test_unreachable_threshold_is_saved_as_strict_json(tmp_path, fitted):
     loaded = AlienPredictor.load(tmp_path / "deployed", device="cpu")
     assert loaded.threshold == -np.inf
     assert loaded.predict(CORPUS[:3]).abstain.all()
+
+
+def test_predictor_batches_never_mix_longrope_lengths():
+    # a long-context Phi-3 switches a whole batch to its long rotary factors
+    # once its longest text exceeds original_max_position_embeddings; the
+    # predictor batched on its own, and a short text batched with a long
+    # one got other logits than alone (the extractor's batching avoided it)
+    from test_features_reference import _longrope_phi3
+
+    model, tok = _longrope_phi3(original=8)
+    texts = ["bad", "the movie was good", "it is", "the plot was awful , awful"]
+    lengths = [len(tok(t)["input_ids"]) for t in texts]
+    assert min(lengths) <= 8 < max(lengths)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3 + model.config.hidden_size))
+    est = _fit(X, np.arange(40) % 3)
+    predictor = AlienPredictor.from_estimator(
+        model, est, tokenizer=tok, batch_size=4, device="cpu", progress_bar=False
+    )
+    logits = predictor.predict(texts).logits
+    for i, text in enumerate(texts):
+        with torch.no_grad():
+            own = model(**tok([text], return_tensors="pt")).logits.numpy()
+        np.testing.assert_allclose(logits[i], own[0], rtol=0, atol=ATOL_F32)

@@ -1018,3 +1018,23 @@ def test_refitting_an_unchanged_folder_loads_the_model_only_when_needed(
     os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     _extractor(str(path), cache_dir=tmp_path / "cache").fit()
     assert len(loads) == 5
+
+
+def test_token_type_ids_only_reach_a_model_that_takes_them(tmp_path):
+    # a BERT tokenizer returns token_type_ids; DistilBERT's and ModernBERT's
+    # forward has no such argument, and failed with a TypeError on
+    # transformers 4. Rows equal the model's own run without them.
+    import torch
+    from _tiny_models import build_tokenizer, save_tiny_model
+
+    bert_tok = build_tokenizer("bert")
+    path = save_tiny_model("distilbert", tmp_path / "d")
+    model, _ = _load(path)
+    assert "token_type_ids" in bert_tok(["a b"])
+    assert len(bert_tok) == model.config.vocab_size  # the same WordPiece vocabulary
+    X = _extractor(model, tokenizer=bert_tok, batch_size=3).fit_transform(TEXTS)
+    for i, text in enumerate(TEXTS):
+        enc = bert_tok([text], return_tensors="pt")
+        with torch.no_grad():
+            own = model(enc["input_ids"], attention_mask=enc["attention_mask"])
+        np.testing.assert_allclose(X[i, :3], own.logits[0].numpy(), atol=1e-5)

@@ -522,3 +522,28 @@ def test_a_model_finished_meanwhile_by_another_process_is_kept(
     third = fine_tune(TEXTS, LABELS, **kw)
     assert not os.path.exists(marker)
     assert real(third.path, third.settings) is not None
+
+
+@pytest.mark.parametrize(
+    "model_type, pad, expected",
+    [
+        ("roberta", 1, 62),
+        ("roberta", 3, 60),
+        ("camembert", 1, 62),
+        ("mpnet", 1, 62),
+        ("bert", 0, 64),
+    ],
+)
+def test_length_limit_follows_the_padding_offset(model_type, pad, expected):
+    # RoBERTa-style models number positions from pad_token_id + 1; the limit
+    # was a fixed max - 2 for roberta/xlm-roberta only (camembert and mpnet
+    # got 64 and crashed on long texts; pad_token_id=3 got 62)
+    from types import SimpleNamespace
+
+    from alien_sk.finetune import _length_limit
+
+    config = SimpleNamespace(
+        model_type=model_type, max_position_embeddings=64, pad_token_id=pad
+    )
+    tok = SimpleNamespace(model_max_length=10**30)
+    assert _length_limit(SimpleNamespace(config=config), tok) == expected
