@@ -23,6 +23,7 @@ fitted :class:`~alien_sk.AlienUncertaintyEstimator` into
 This module imports torch.
 """
 
+import inspect
 import json
 import math
 import os
@@ -597,6 +598,9 @@ default=None
                 input_ids, attention_mask, token_type_ids, position_ids
             )
 
+    def _takes_token_types(self):
+        return "token_type_ids" in inspect.signature(self.model.forward).parameters
+
     def _forward(self, input_ids, attention_mask, token_type_ids, position_ids):
         captured = {}
 
@@ -619,7 +623,9 @@ default=None
         if restore_pad:
             cfg.pad_token_id = self.pad_token_id
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if token_type_ids is not None:
+        if token_type_ids is not None and self._takes_token_types():
+            # (a BERT tokenizer returns them; DistilBERT's and ModernBERT's
+            # forward fail on them on transformers 4)
             inputs["token_type_ids"] = token_type_ids
         if position_ids is None and self.decoder and attention_mask is not None:
             # as FeatureExtractor: positions count the real tokens, so that a
@@ -985,8 +991,12 @@ default=None
                 "example batch has at least 2 rows."
             )
         # an example batch of >= 2 rows whatever self.batch_size (the program
-        # accepts any batch size, 1 included)
-        _, batch = next(self._batches(texts, max(2, self.batch_size)))
+        # accepts any batch size, 1 included), built directly: predict's
+        # batching may split the longest texts off (long-context Phi-3)
+        fe = self._extractor
+        enc = fe._tokenize(texts)
+        order = np.argsort(-enc.lengths, kind="stable")[: max(2, self.batch_size)]
+        batch = fe._batch(enc, order.tolist())[0]
         if batch["input_ids"].shape[1] < 2:
             raise ValueError(
                 "export needs an example text of at least 2 tokens: the longest "

@@ -70,27 +70,37 @@ _FAMILIES = {
     "qwen2": (True, "score", "score"),
     "qwen3": (True, "score", "score"),
 }
-# model types that number positions from pad_token_id + 1 (RoBERTa style):
-# the largest position index of a text of T tokens is T + pad_token_id
-_PADDING_IDX_POSITIONS = {"roberta", "xlm-roberta", "camembert", "mpnet"}
+# model types that number positions from padding_idx + 1 (RoBERTa style):
+# the largest position index of a text of T tokens is T + padding_idx, where
+# padding_idx is config.pad_token_id (None here), or fixed by the model
+# (MPNet's embeddings use 1 whatever the config says)
+_PADDING_IDX_POSITIONS = {
+    "roberta": None,
+    "xlm-roberta": None,
+    "camembert": None,
+    "mpnet": 1,
+}
 
 
 def _position_limit(config):
     """Most tokens a text may have for the model's position embeddings.
 
-    ``max_position_embeddings``, less ``pad_token_id + 1`` for the model
-    types of :data:`_PADDING_IDX_POSITIONS`; None when the config has no
-    such limit. Shared by :class:`FeatureExtractor` and
-    :func:`~alien_sk.finetune.fine_tune`.
+    ``max_position_embeddings``, less ``padding_idx + 1`` for the model
+    types of :data:`_PADDING_IDX_POSITIONS` (``pad_token_id``, or MPNet's
+    fixed 1); None when the config has no such limit. Shared by
+    :class:`FeatureExtractor` and :func:`~alien_sk.finetune.fine_tune`.
     """
     max_pos = getattr(config, "max_position_embeddings", None)
     if not max_pos:
         return None
     limit = int(max_pos)
     if config.model_type in _PADDING_IDX_POSITIONS:
-        pad = getattr(config, "pad_token_id", None)
+        pad = _PADDING_IDX_POSITIONS[config.model_type]
+        if pad is None:
+            pad = getattr(config, "pad_token_id", None)
         limit -= (1 if pad is None else int(pad)) + 1
     return limit
+
 
 _DTYPES = {"float32", "float16", "bfloat16"}
 # rows accumulated before a cache shard is written
@@ -137,29 +147,34 @@ def _config_json(model):
 
 
 def _model_fingerprint(model):
-    """sha256 of the model's weights and of the output-relevant config.
-
-    Buffers left out of the ``state_dict`` (rotary ``inv_freq``, for one)
-    enter by name and dtype when their floating dtype differs from the
-    parameters': ``from_pretrained(dtype=torch.bfloat16)`` keeps such a
-    buffer in float32 where ``model.to(torch.bfloat16)`` casts it, and the
-    two compute different rows. Models whose buffers all share the
-    parameters' dtype keep the fingerprint they had before this was added.
-    """
+    """sha256 of the model's weights and of the output-relevant config."""
     h = _sha256_tensors(model)
     h.update(_config_json(model).encode())
+    return h.hexdigest()
+
+
+def _odd_buffer_dtypes(model):
+    """Buffers outside the ``state_dict`` kept in another floating dtype.
+
+    ``from_pretrained(dtype=torch.bfloat16)`` keeps rotary ``inv_freq`` in
+    float32 where ``model.to(torch.bfloat16)`` casts it, and the two compute
+    different rows from the same weights. ``"name|dtype,..."``, or ``""``
+    when every such buffer has the parameters' dtype (float32 models); part
+    of the cache namespace only when not empty, so that other namespaces,
+    and the weights fingerprint a saved predictor is checked against, stay
+    as they were.
+    """
     param_dtype = next(model.parameters()).dtype
     persistent = set(model.state_dict())
-    odd = sorted(
-        f"{name}|{b.dtype}"
-        for name, b in model.named_buffers()
-        if name not in persistent
-        and b.is_floating_point()
-        and b.dtype != param_dtype
+    return ",".join(
+        sorted(
+            f"{name}|{b.dtype}"
+            for name, b in model.named_buffers()
+            if name not in persistent
+            and b.is_floating_point()
+            and b.dtype != param_dtype
+        )
     )
-    if odd:
-        h.update(("buffers:" + ",".join(odd)).encode())
-    return h.hexdigest()
 
 
 def _tokenizer_fingerprint(tokenizer, legacy=False):
@@ -493,10 +508,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         (``tokenizer.num_special_tokens_to_add()``), else ``fit`` raises a
         ``ValueError``. None uses
         ``min(max_position_embeddings, tokenizer.model_max_length)``, where
-        RoBERTa, XLM-RoBERTa, CamemBERT and MPNet, whose positions start
-        after ``pad_token_id``, have ``max_position_embeddings -
-        pad_token_id - 1`` positions. A larger value raises a ``ValueError``
-        at ``fit``.
+        RoBERTa, XLM-RoBERTa and CamemBERT, whose positions start after
+        ``pad_token_id``, have ``max_position_embeddings - pad_token_id - 1``
+        positions (MPNet, whose positions start at 2,
+        ``max_position_embeddings - 2``). A larger value raises a
+        ``ValueError`` at ``fit``.
     {batch_size}
     level : {{"sequence", "token"}}, default="sequence"
         ``"sequence"``: ``X`` is a list of texts, one row per text.
@@ -936,9 +952,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self._decoder = decoder
         # only to a model whose forward names them: on transformers 4,
         # DistilBERT and ModernBERT fail on those a BERT tokenizer returns
-        self._token_types = "token_type_ids" in inspect.signature(
-            model.forward
-        ).parameters
+        self._token_types = (
+            "token_type_ids" in inspect.signature(model.forward).parameters
+        )
         self._pad_id = int(pad_id)
         self._empty_id = int(empty_id)
         return {
@@ -1023,6 +1039,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             fitted = self._attach(model, tokenizer)
             fitted["model_fingerprint_"] = _model_fingerprint(model)
             fitted["tokenizer_fingerprint_"] = _tokenizer_fingerprint(tokenizer)
+            fitted["_buffer_dtypes"] = _odd_buffer_dtypes(model)
             if key is not None and complete:
                 with _FIT_MEMO_LOCK:
                     _FIT_MEMO[key] = fitted
@@ -1179,6 +1196,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             # pad_token_id: a namespace of their own keeps them from being
             # served (encoder namespaces, whose rows are unchanged, stay)
             descriptor["pooling"] = _DECODER_POOLING
+        # (absent from objects fitted before it was added: their namespace)
+        buffers = getattr(self, "_buffer_dtypes", "")
+        if buffers:
+            descriptor["buffer_dtypes"] = buffers
         return descriptor
 
     def transform(self, X):

@@ -11,6 +11,7 @@ load it instead of training again.
 
 import contextlib
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -499,8 +500,13 @@ def _train(net, tokenizer, texts, y, *, task, settings, device, progress_bar):
     bar = tqdm(
         steps, desc="fine-tuning", unit="batch", disable=not progress_bar, leave=False
     )
+    # as FeatureExtractor: token_type_ids only to a forward that names them
+    # (DistilBERT and ModernBERT with a BERT tokenizer, on transformers 4)
+    takes_types = "token_type_ids" in inspect.signature(net.forward).parameters
     for idx in bar:
         batch = _encode(tokenizer, texts, y, idx, task, max_length)
+        if not takes_types:
+            batch.pop("token_type_ids", None)
         batch = {k: v.to(device) for k, v in batch.items()}
         loss = net(**batch).loss
         loss.backward()

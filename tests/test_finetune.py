@@ -531,6 +531,9 @@ def test_a_model_finished_meanwhile_by_another_process_is_kept(
         ("roberta", 3, 60),
         ("camembert", 1, 62),
         ("mpnet", 1, 62),
+        # MPNet's embeddings pad positions from 1 whatever pad_token_id says
+        ("mpnet", 0, 62),
+        ("mpnet", 3, 62),
         ("bert", 0, 64),
     ],
 )
@@ -547,3 +550,19 @@ def test_length_limit_follows_the_padding_offset(model_type, pad, expected):
     )
     tok = SimpleNamespace(model_max_length=10**30)
     assert _length_limit(SimpleNamespace(config=config), tok) == expected
+
+
+def test_token_type_ids_only_reach_a_model_that_takes_them(tmp_path):
+    # a BERT tokenizer saved with a DistilBERT model returns token_type_ids,
+    # which DistilBERT's forward does not take (TypeError on transformers 4)
+    import transformers
+    from _tiny_models import build_tokenizer
+
+    path = save_tiny_model("distilbert", tmp_path / "m", num_labels=2)
+    build_tokenizer("bert").save_pretrained(path)
+    tok = transformers.AutoTokenizer.from_pretrained(path)
+    assert "token_type_ids" in tok(["a b"])
+    res = fine_tune(
+        TEXTS, LABELS, model=path, max_steps=2, batch_size=4, cache_dir=tmp_path
+    )
+    assert np.isfinite(res.losses).all() and len(res.losses) == 2
