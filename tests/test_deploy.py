@@ -16,6 +16,7 @@ of the same order. Where the inputs are the same tensors, equality is exact
 (float64 head vs float64 numpy: 1e-12).
 """
 
+import inspect
 import json
 import os
 import re
@@ -24,7 +25,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
-from _tiny_models import TEXTS
+from _tiny_models import FAMILIES, TEXTS
 
 from alien_sk import AlienUncertaintyEstimator, FeatureExtractor
 from alien_sk._utils import normalized_entropy
@@ -280,6 +281,44 @@ def test_predictor_matches_feature_extractor(family, fitted):
         )
 
 
+def _own_rows(model, layer, batch):
+    """``[logits | embedding]`` of each row of ``batch``, from the model alone.
+
+    Each text is run by itself, unpadded (its attended tokens only, no
+    attention mask, default positions); the logits are ``outputs.logits``
+    and the embedding the input of the final linear layer, read with a
+    forward pre-hook (for a decoder, at the last token: the texts hold no
+    ``config.pad_token_id``, so that is the token the model pools).
+    """
+    captured = {}
+    linear = model.get_submodule(layer)
+    handle = linear.register_forward_pre_hook(
+        lambda m, a: captured.__setitem__("emb", a[0])
+    )
+    pad = getattr(model.config, "pad_token_id", None)
+    rows = []
+    try:
+        for i in range(batch["input_ids"].shape[0]):
+            keep = batch["attention_mask"][i].bool()
+            inputs = {
+                k: batch[k][i][keep][None]
+                for k in ("input_ids", "token_type_ids")
+                if k in batch
+            }
+            assert pad is None or not bool((inputs["input_ids"] == pad).any())
+            with torch.inference_mode():
+                logits = model(**inputs).logits
+                emb = captured["emb"]
+                if emb.dim() == 3:
+                    emb = emb[:, -1]
+                # the embedding read is the one behind the logits
+                torch.testing.assert_close(linear(emb), logits, rtol=0, atol=1e-6)
+            rows.append(torch.cat([logits, emb], 1)[0].numpy())
+    finally:
+        handle.remove()
+    return np.stack(rows)
+
+
 @pytest.mark.parametrize("family", ["bert", "gpt2"])
 def test_classifier_forward_equals_model_and_head(family, fitted):
     """One batch: logits are the model's own, uncertainty the head's."""
@@ -326,13 +365,19 @@ def test_classifier_forward_equals_model_and_head(family, fitted):
     )
 
 
-def test_classifier_left_padding_matches_feature_extractor(fitted):
-    """A left-padded decoder batch without position_ids: FeatureExtractor's rows."""
+@pytest.mark.parametrize("family", FAMILIES)
+def test_classifier_left_padding_matches_feature_extractor(family, fitted):
+    """A batch left-padded by the tokenizer, without position_ids:
+    FeatureExtractor's rows and each text's own unpadded numbers. Encoders
+    read their first token and most number positions from the first column,
+    so their texts are moved to the start of the rows; decoders need positions
+    that count the real tokens."""
     import transformers
 
-    path, _, est = fitted("gpt2")
+    path, _, est = fitted(family)
     tok = transformers.AutoTokenizer.from_pretrained(path)
-    tok.pad_token = tok.eos_token
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
     tok.padding_side = "left"
     texts = [TEXTS[0], TEXTS[1], TEXTS[2]]
     fe = FeatureExtractor(path, tokenizer=tok, device="cpu", progress_bar=False)
@@ -341,14 +386,39 @@ def test_classifier_left_padding_matches_feature_extractor(fitted):
     clf = AlienClassifier(
         model.eval(), AlienHead.from_estimator(est, dtype="float64")
     ).eval()
-    enc = tok(texts, padding=True, return_tensors="pt")
-    assert not bool(enc["attention_mask"][:, 0].all())  # left padding
+    enc = dict(tok(texts, padding=True, return_tensors="pt"))
+    mask = enc["attention_mask"]
+    assert not bool(mask[:, 0].all())  # left padding
     with torch.inference_mode():
         out = clf(**enc)
     np.testing.assert_allclose(out.logits.numpy(), X[:, :3], rtol=0, atol=ATOL_F32)
     np.testing.assert_allclose(
         out.uncertainty.numpy(), est.predict_uncertainty(X), rtol=0, atol=ATOL_F32
     )
+    if "token_type_ids" not in inspect.signature(model.forward).parameters:
+        enc.pop("token_type_ids", None)  # the model would ignore or refuse them
+    own = _own_rows(model, clf.layer, enc)
+    np.testing.assert_allclose(X, own, rtol=0, atol=ATOL_F32)
+
+
+@pytest.mark.parametrize("family", ["distilbert", "mpnet", "modernbert"])
+def test_classifier_drops_token_type_ids_the_model_does_not_take(family, fitted):
+    # a BERT-style tokenizer returns token_type_ids; on transformers 4
+    # DistilBERT and MPNet refused them with a TypeError
+    import transformers
+
+    path, X, est = fitted(family)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(path)
+    clf = AlienClassifier(model.eval(), AlienHead.from_estimator(est)).eval()
+    tok = transformers.AutoTokenizer.from_pretrained(path)
+    enc = tok(TEXTS[:3], padding=True, return_tensors="pt")
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    with torch.inference_mode():
+        out = clf(ids, mask)
+        typed = clf(ids, mask, token_type_ids=torch.ones_like(ids))
+    for a, b in zip(typed, out, strict=True):
+        assert torch.equal(a, b)
+    np.testing.assert_allclose(out.logits.numpy(), X[:3, :3], rtol=0, atol=ATOL_F32)
 
 
 def test_predict_order_batching_and_duplicates(fitted):
