@@ -993,8 +993,14 @@ default=None
         """Export the whole :class:`AlienClassifier` with :func:`torch.export.export`.
 
         Batch size and sequence length are dynamic. Whether a model exports
-        depends on its ``transformers`` implementation; the tested families
-        are BERT and GPT-2.
+        depends on its ``transformers`` implementation: every family
+        :class:`~alien_sk.FeatureExtractor` supports is tested, and all
+        export with transformers 5; with transformers 4 (4.56), Mistral does
+        not (its sliding-window attention mask holds a data-dependent branch
+        that ``torch.export`` cannot trace). A model that cannot be traced
+        raises a ``RuntimeError`` naming its model type, class, attention
+        implementation and the transformers and torch versions, the
+        ``torch.export`` error chained.
 
         Parameters
         ----------
@@ -1009,6 +1015,11 @@ default=None
             Call ``program.module()(**inputs)`` with the model inputs
             (``input_ids``, ``attention_mask``, ...) of a padded batch; it
             returns ``(logits, labels, uncertainty)``.
+
+        Raises
+        ------
+        RuntimeError
+            If ``torch.export`` cannot trace the classifier.
         """
         texts = self._extractor._check_texts(texts)
         if len(texts) < 2:
@@ -1033,13 +1044,29 @@ default=None
         }
         axes = {0: dims["batch"], 1: dims["seq"]}
         dynamic = {k: axes for k in batch}
-        return torch.export.export(
-            self.module.eval(),
-            (),
-            kwargs=batch,
-            dynamic_shapes=dynamic,
-            strict=False,
-        )
+        try:
+            return torch.export.export(
+                self.module.eval(),
+                (),
+                kwargs=batch,
+                dynamic_shapes=dynamic,
+                strict=False,
+            )
+        except RuntimeError as e:  # torch.export's tracing errors subclass it
+            import transformers
+
+            model = self.model
+            attn = getattr(model.config, "_attn_implementation", None)
+            reason = (str(e).strip().splitlines() or [""])[0].rstrip(".")
+            raise RuntimeError(
+                f"torch.export cannot trace this {self._extractor.model_type_} "
+                f"classifier ({type(model).__name__}, attn_implementation="
+                f"{attn!r}) with transformers {transformers.__version__} and "
+                f"torch {torch.__version__}: {type(e).__name__}: {reason}. Serve "
+                "it with AlienPredictor.predict, or export the head alone "
+                "(export_head, or save(path, export=True)); a newer "
+                "transformers release may trace it."
+            ) from e
 
     # -- persistence --------------------------------------------------------------
     def save(self, path, *, export=False):

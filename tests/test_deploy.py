@@ -550,12 +550,29 @@ def test_int_classes_roundtrip(tmp_path, fitted):
     assert loaded.threshold is None
 
 
-@pytest.mark.parametrize("family", ["bert", "gpt2"])
+# families whose transformers implementation torch.export cannot trace:
+# family -> (first transformers major version that traces it, why)
+NOT_EXPORTABLE = {
+    "mistral": (5, "its sliding-window causal mask branches on tensor data"),
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 def test_export_whole_classifier(family, fitted):
+    import transformers
+
     path, _, est = fitted(family)
     predictor = AlienPredictor.from_estimator(
         path, est, device="cpu", progress_bar=False
     )
+    major = int(transformers.__version__.split(".")[0])
+    if family in NOT_EXPORTABLE and major < NOT_EXPORTABLE[family][0]:
+        match = f"torch.export cannot trace this {family} classifier"
+        with pytest.raises(RuntimeError, match=match) as info:
+            predictor.export(CORPUS[:4])
+        assert type(predictor.model).__name__ in str(info.value)
+        assert isinstance(info.value.__cause__, RuntimeError)
+        return
     program = predictor.export(CORPUS[:4])
     _, batch = next(predictor._batches(CORPUS[4:11]))  # other batch and length
     with torch.inference_mode():
@@ -594,6 +611,23 @@ def test_export_with_batch_size_one(family, fitted):
     if family == "gpt2":
         with pytest.raises(ValueError, match="example text of at least 2 tokens"):
             predictor.export(["", "a"])
+
+
+def test_export_failure_names_the_family(fitted):
+    """A tracing error names the model type and class, with the cause chained."""
+    path, _, est = fitted("bert")
+    predictor = AlienPredictor.from_estimator(
+        path, est, device="cpu", progress_bar=False
+    )
+    cause = RuntimeError("Could not guard on data-dependent expression\nsecond line")
+    with mock.patch("torch.export.export", side_effect=cause):
+        with pytest.raises(RuntimeError) as info:
+            predictor.export(CORPUS[:4])
+    message = str(info.value)
+    assert "cannot trace this bert classifier (BertForSequenceClassification" in message
+    assert "Could not guard on data-dependent expression" in message
+    assert "second line" not in message and "export_head" in message
+    assert info.value.__cause__ is cause
 
 
 def test_export_head_batch_size_one():
