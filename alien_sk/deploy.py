@@ -476,8 +476,11 @@ class AlienClassifier(nn.Module):
     both are read where transformers' own ``*ForSequenceClassification``
     pools: at the last token whose id is not ``config.pad_token_id`` (the
     last token when the config has no pad token), among the tokens whose
-    ``attention_mask`` is 1, so a padded batch gives each text's unpadded
-    logits. Hence the numbers equal ``FeatureExtractor`` +
+    ``attention_mask`` is 1, with positions that count those tokens, so a
+    padded batch gives each text's unpadded logits. Encoders read their
+    first token: each text's tokens are moved to the start of its row
+    (right padding) before the model, so a left-padded batch gives the
+    unpadded logits too. Hence the numbers equal ``FeatureExtractor`` +
     ``predict_uncertainty`` on the same batches.
 
     Read more in the :ref:`User Guide <deploy_guide>`.
@@ -549,6 +552,12 @@ class AlienClassifier(nn.Module):
         self.head = head
         self.layer = layer
         self.decoder = decoder
+        # as FeatureExtractor: token_type_ids go only to a model whose forward
+        # names them (a BERT-style tokenizer returns them for DistilBERT,
+        # MPNet or ModernBERT, whose forward refuses or ignores them)
+        self._token_types = (
+            "token_type_ids" in inspect.signature(model.forward).parameters
+        )
         if pad_token_id is None:
             cfg = self._text_config()
             for candidate in (
@@ -579,10 +588,16 @@ class AlienClassifier(nn.Module):
             1 on tokens, 0 on padding (None: no padding).
         token_type_ids, position_ids : torch.Tensor of shape (batch, seq_len), \
 default=None
-            Passed to the model when given. For decoders, None with an
-            ``attention_mask`` uses the positions of
-            :class:`~alien_sk.FeatureExtractor`, ``cumsum(attention_mask) - 1``
-            (clipped at 0), so left-padded batches give the unpadded numbers.
+            Passed to the model when given; ``token_type_ids`` only to a model
+            whose ``forward`` takes them (they are dropped for DistilBERT,
+            MPNet, ModernBERT, ..., as :class:`~alien_sk.FeatureExtractor`
+            does). For decoders, None with an ``attention_mask`` uses the
+            positions of :class:`~alien_sk.FeatureExtractor`,
+            ``cumsum(attention_mask) - 1`` (clipped at 0). For encoders, each
+            text's tokens are moved to the start of its row first (right
+            padding, with the given ``token_type_ids`` and
+            ``position_ids``), since encoders read their first token. Hence a
+            batch padded on either side gives each text's unpadded numbers.
 
         Returns
         -------
@@ -622,6 +637,23 @@ default=None
         restore_pad = self.decoder and getattr(cfg, "pad_token_id", None) is None
         if restore_pad:
             cfg.pad_token_id = self.pad_token_id
+        if not self._token_types:
+            token_type_ids = None
+        if not self.decoder and attention_mask is not None:
+            # encoders read the first token (CLS pooling) and most number
+            # positions from the first column: move each text's tokens to
+            # the left, as FeatureExtractor feeds them (right padding), so
+            # that a left-padded batch is read as if it were not padded. A
+            # stable sort of the padding flags keeps the tokens' order; on
+            # a right-padded batch it is the identity.
+            padding = (attention_mask == 0).to(torch.int32)
+            order = torch.sort(padding, dim=1, stable=True).indices
+            input_ids = input_ids.gather(1, order)
+            attention_mask = attention_mask.gather(1, order)
+            if token_type_ids is not None:
+                token_type_ids = token_type_ids.gather(1, order)
+            if position_ids is not None:
+                position_ids = position_ids.gather(1, order)
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None and self._takes_token_types():
             # (a BERT tokenizer returns them; DistilBERT's and ModernBERT's
@@ -966,8 +998,14 @@ default=None
         """Export the whole :class:`AlienClassifier` with :func:`torch.export.export`.
 
         Batch size and sequence length are dynamic. Whether a model exports
-        depends on its ``transformers`` implementation; the tested families
-        are BERT and GPT-2.
+        depends on its ``transformers`` implementation: every family
+        :class:`~alien_sk.FeatureExtractor` supports is tested, and all
+        export with transformers 5; with transformers 4 (4.56), Mistral does
+        not (its sliding-window attention mask holds a data-dependent branch
+        that ``torch.export`` cannot trace). A model that cannot be traced
+        raises a ``RuntimeError`` naming its model type, class, attention
+        implementation and the transformers and torch versions, the
+        ``torch.export`` error chained.
 
         Parameters
         ----------
@@ -982,6 +1020,11 @@ default=None
             Call ``program.module()(**inputs)`` with the model inputs
             (``input_ids``, ``attention_mask``, ...) of a padded batch; it
             returns ``(logits, labels, uncertainty)``.
+
+        Raises
+        ------
+        RuntimeError
+            If ``torch.export`` cannot trace the classifier.
         """
         texts = self._extractor._check_texts(texts)
         if len(texts) < 2:
@@ -1010,13 +1053,29 @@ default=None
         }
         axes = {0: dims["batch"], 1: dims["seq"]}
         dynamic = {k: axes for k in batch}
-        return torch.export.export(
-            self.module.eval(),
-            (),
-            kwargs=batch,
-            dynamic_shapes=dynamic,
-            strict=False,
-        )
+        try:
+            return torch.export.export(
+                self.module.eval(),
+                (),
+                kwargs=batch,
+                dynamic_shapes=dynamic,
+                strict=False,
+            )
+        except RuntimeError as e:  # torch.export's tracing errors subclass it
+            import transformers
+
+            model = self.model
+            attn = getattr(model.config, "_attn_implementation", None)
+            reason = (str(e).strip().splitlines() or [""])[0].rstrip(".")
+            raise RuntimeError(
+                f"torch.export cannot trace this {self._extractor.model_type_} "
+                f"classifier ({type(model).__name__}, attn_implementation="
+                f"{attn!r}) with transformers {transformers.__version__} and "
+                f"torch {torch.__version__}: {type(e).__name__}: {reason}. Serve "
+                "it with AlienPredictor.predict, or export the head alone "
+                "(export_head, or save(path, export=True)); a newer "
+                "transformers release may trace it."
+            ) from e
 
     # -- persistence --------------------------------------------------------------
     def save(self, path, *, export=False):
