@@ -613,9 +613,6 @@ default=None
                 input_ids, attention_mask, token_type_ids, position_ids
             )
 
-    def _takes_token_types(self):
-        return "token_type_ids" in inspect.signature(self.model.forward).parameters
-
     def _forward(self, input_ids, attention_mask, token_type_ids, position_ids):
         captured = {}
 
@@ -655,9 +652,7 @@ default=None
             if position_ids is not None:
                 position_ids = position_ids.gather(1, order)
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if token_type_ids is not None and self._takes_token_types():
-            # (a BERT tokenizer returns them; DistilBERT's and ModernBERT's
-            # forward fail on them on transformers 4)
+        if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
         if position_ids is None and self.decoder and attention_mask is not None:
             # as FeatureExtractor: positions count the real tokens, so that a
