@@ -543,11 +543,18 @@ def _entity_f1(y, pred, groups):
 
 def _code_version():
     """Hash of the versions and sources that decide a fit (fit-cache key)."""
+    import scipy
     import sklearn
     import torch
 
+    from alien_sk import head
+
+    # the compiled head epoch (alien_sk/_head_fast.pyx, SciPy's BLAS) and the
+    # numpy step agree only to rounding: which one fits is part of the key
+    kernel = "compiled" if head._head_fast is not None else "numpy"
     h = hashlib.sha256(
-        f"{np.__version__}|{sklearn.__version__}|{torch.__version__}".encode()
+        f"{np.__version__}|{sklearn.__version__}|{torch.__version__}|"
+        f"{scipy.__version__}|{kernel}".encode()
     )
     # every module of the package: a hand-kept list of those a fit reads
     # missed alien_sk.metrics, with which the grid searches score
@@ -555,7 +562,9 @@ def _code_version():
     sources = []
     for root, dirs, names in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        sources += [os.path.join(root, n) for n in sorted(names) if n.endswith(".py")]
+        sources += [
+            os.path.join(root, n) for n in sorted(names) if n.endswith((".py", ".pyx"))
+        ]
     for source in sources:
         h.update(os.path.relpath(source, package).encode() + b"\x00")
         with open(source, "rb") as f:

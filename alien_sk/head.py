@@ -10,11 +10,12 @@ that an untrained head scores exactly the normalised entropy of the logits
 Two training loops give the same result (to rounding, ~1e-12):
 
 * :class:`LinearAnalyticTrainer` (``head="linear"`` on the CPU) computes the
-  gradients in closed form with numpy, steps torch's fused CPU Adam kernel
-  on the same buffers (or :class:`AdamNumpy` where that kernel is missing)
-  and follows a one-cycle schedule that re-implements torch's; it avoids
-  the per-step overhead of autograd and ``torch.optim``, which dominates for
-  a head this small;
+  gradients in closed form and follows a one-cycle schedule that
+  re-implements torch's; it avoids the per-step overhead of autograd and
+  ``torch.optim``, which dominates for a head this small. Each epoch runs in
+  one call of a compiled kernel (``alien_sk/_head_fast.pyx``, built at
+  install time when a C compiler is present); without it, in numpy, with
+  torch's fused CPU Adam kernel (or :class:`AdamNumpy`);
 * :class:`AutogradTrainer` (``head="mlp"``, or any non-CPU device) runs the
   module with autograd and ``torch.optim.Adam``.
 
@@ -39,6 +40,11 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+try:  # the compiled epoch (built at install when a C compiler is present)
+    from alien_sk import _head_fast
+except ImportError:  # pragma: no cover - the numpy step is used instead
+    _head_fast = None
 
 __all__ = [
     "ResidualLinearHead",
@@ -394,6 +400,15 @@ def one_cycle_schedule(total_steps, max_lr):
     >>> round(float(lr[0]), 12), float(lr.max()), float(beta1[0])
     (4e-05, 0.001, 0.95)
     """
+    # computed once per (total_steps, max_lr) in a process: a grid search
+    # fits the head many times with a few learning rates (a Python loop of
+    # ~1.5 us a step, a few ms a fit otherwise)
+    lrs, betas = _one_cycle_schedule(int(total_steps), float(max_lr))
+    return lrs.copy(), betas.copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _one_cycle_schedule(total_steps, max_lr):
     initial_lr = max_lr / DIV_FACTOR
     min_lr = initial_lr / FINAL_DIV_FACTOR
     phases = [
@@ -620,7 +635,10 @@ class LinearAnalyticTrainer:
     ``s = softmax(lambda p)``; the clamped BCE has
     ``dBCE/dUc = 1 / (1 - e - Uc)``.
 
-    The step is written for speed, since a grid search fits the head many
+    An epoch is one call of the compiled kernel ``alien_sk._head_fast``
+    where it was built (the same float64 computation, with :class:`AdamNumpy`'s
+    update; about twice as fast), else the numpy step below. The numpy step is
+    written for speed, since a grid search fits the head many
     times and the cost of a step is mostly fixed per-call overhead and memory
     traffic, not arithmetic: every buffer is preallocated; the rows of a
     mini-batch are gathered with one ``take`` into a buffer; the small
@@ -714,6 +732,16 @@ class LinearAnalyticTrainer:
             self._g_scale = -1.0 / (1.0 - 1.0 / n_logits)
         self._diff = np.empty_like(self.theta)
         self._buffers = {}
+        # the compiled epoch keeps its own Adam state (AdamNumpy's update)
+        self._fast = _head_fast is not None
+        if self._fast:
+            self._adam_m = np.zeros_like(self.theta)
+            self._adam_v = np.zeros_like(self.theta)
+            self._adam_t = 0
+            width = self.X.shape[1]
+            self._work = tuple(
+                np.empty(self.batch_size * k) for k in (width, n_logits, n_logits)
+            )
 
     # parameter views
     @property
@@ -741,6 +769,34 @@ class LinearAnalyticTrainer:
         n = perm.shape[0]
         bs = self.batch_size
         order = np.asarray(perm, dtype=np.intp)
+        if self._fast:  # the whole epoch, its loss included, in one call
+            self._adam_t, loss = _head_fast.run_epoch(
+                self.X,
+                order,
+                self.rows,
+                self.theta,
+                self.theta0,
+                self.grad,
+                self._adam_m,
+                self._adam_v,
+                self._adam_t,
+                np.ascontiguousarray(lrs, dtype=np.float64),
+                np.ascontiguousarray(betas1, dtype=np.float64),
+                bs,
+                C,
+                self.alpha,
+                self.beta,
+                self.score_function == "entropy",
+                self.lam,
+                self._u_scale,
+                self._g_scale,
+                ADAM_BETA2,
+                ADAM_EPS,
+                CLAMP_LOW,
+                CLAMP_HIGH,
+                *self._work,
+            )
+            return float(loss)
         cols = np.take(self.rows, order, axis=0).T.copy()  # (C + 2, n)
         starts = np.arange(0, n, bs)
         uc = np.empty(n)  # clamped scores, filled by the steps

@@ -27,12 +27,15 @@ embedding is isotropic Gaussian, on which L-BFGS converges in a dozen
 iterations, while real embeddings are strongly correlated and LR needs
 several times more; the head's cost does not depend on the data.
 
-``--breakdown`` adds two stripped-down fits of the linear head that keep only
-part of each training step (same data, same mini-batches, everything else in
-``fit`` unchanged): ``floor-memory`` gathers the mini-batch rows and widens
-them to float64; ``floor-blas`` also runs the two matrix products and the
-Adam step (with a zero learning rate). Their time is a floor for the full fit
-that no reduction of the small per-step numpy operations can go below.
+``alien`` trains with the compiled epoch (``alien_sk/_head_fast.pyx``, built
+at install time); ``alien-numpy`` with the numpy step it replaces (the
+fallback without a C compiler), for comparison. ``--breakdown`` adds two
+stripped-down fits of the numpy step that keep only part of each training
+step (same data, same mini-batches, everything else in ``fit`` unchanged):
+``floor-memory`` gathers the mini-batch rows and widens them to float64;
+``floor-blas`` also runs the two matrix products and the Adam step (with a
+zero learning rate). Their time is a floor for the numpy step that no
+reduction of its small per-step numpy operations can go below.
 
 Threads are capped (``--threads``, default 1) before numpy and torch are
 imported, so that the comparison does not depend on the machine's load.
@@ -50,8 +53,8 @@ def _parse_args(argv=None):
     parser.add_argument(
         "--estimators",
         nargs="+",
-        default=["alien", "alien-autograd", "logreg"],
-        choices=["alien", "alien-autograd", "alien-mlp", "logreg"],
+        default=["alien", "alien-numpy", "alien-autograd", "logreg"],
+        choices=["alien", "alien-numpy", "alien-autograd", "alien-mlp", "logreg"],
         help="estimators to time (logreg is always timed: it is the reference)",
     )
     parser.add_argument(
@@ -121,6 +124,24 @@ def _alien(max_epochs, **kw):
     return AlienUncertaintyEstimator(max_epochs=max_epochs, random_state=0, **kw)
 
 
+class _NumpyStep:
+    """``AlienUncertaintyEstimator`` trained with the numpy step (no kernel)."""
+
+    def __init__(self, est):
+        self.est = est
+
+    def fit(self, X, y):
+        kernel, head._head_fast = head._head_fast, None
+        try:
+            self.est.fit(X, y)
+        finally:
+            head._head_fast = kernel
+        return self
+
+    def predict_uncertainty(self, X):
+        return self.est.predict_uncertainty(X)
+
+
 def _alien_autograd(max_epochs):
     est = _alien(max_epochs)
     est._analytic = False  # the plain eager torch loop (autograd + torch.optim)
@@ -149,7 +170,7 @@ class _AlienFloor:
     """``AlienUncertaintyEstimator.fit`` with a stripped-down training step."""
 
     def __init__(self, max_epochs, part):
-        self.est = _alien(max_epochs)
+        self.est = _NumpyStep(_alien(max_epochs))
         self.trainer = type(
             f"FloorTrainer_{part}",
             (head.LinearAnalyticTrainer,),
@@ -172,6 +193,7 @@ class _AlienFloor:
 ESTIMATORS = {
     "logreg": lambda args: _ErrorLogReg(args.n_logits),
     "alien": lambda args: _alien(args.max_epochs),
+    "alien-numpy": lambda args: _NumpyStep(_alien(args.max_epochs)),
     "alien-autograd": lambda args: _alien_autograd(args.max_epochs),
     "alien-mlp": lambda args: _alien(args.max_epochs, head="mlp"),
     "floor-memory": lambda args: _AlienFloor(args.max_epochs, "memory"),

@@ -495,4 +495,14 @@ def test_fit_cache_key_covers_every_module_of_the_package(tmp_path, monkeypatch)
     assert demo._code_version() == before
     with open(package / "metrics.py", "a", encoding="utf-8") as f:
         f.write("\n# changed\n")
-    assert demo._code_version() != before
+    changed = demo._code_version()
+    assert changed != before
+    # the compiled head epoch's source too, and whether it is in use
+    with open(package / "_head_fast.pyx", "a", encoding="utf-8") as f:
+        f.write("\n# changed\n")
+    assert demo._code_version() != changed
+    changed = demo._code_version()
+    from alien_sk import head
+
+    monkeypatch.setattr(head, "_head_fast", None)
+    assert demo._code_version() != changed

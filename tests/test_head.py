@@ -258,6 +258,8 @@ def test_trainer_with_numpy_adam_matches_fused(monkeypatch, score, zero_init):
     # fused kernel (beta term as weight decay when theta0 = 0) train alike
     X, e, u0, W0, b0 = _trainer_problem(zero_init=zero_init)
     args = (X, e, u0, W0, b0, 0.3, 0.05, 16, score)
+    # (the numpy step: the compiled epoch has an Adam of its own)
+    monkeypatch.setattr(head_module, "_head_fast", None)
     monkeypatch.setattr(head_module, "_FUSED_ADAM_OK", False)
     loss_np, theta_np = _epochs(LinearAnalyticTrainer(*args), X.shape[0], 16)
     monkeypatch.setattr(head_module, "_FUSED_ADAM_OK", None)  # detect again
@@ -271,6 +273,7 @@ def test_trainer_with_numpy_adam_matches_fused(monkeypatch, score, zero_init):
 
 
 def test_fused_adam_missing_falls_back_to_numpy(monkeypatch):
+    monkeypatch.setattr(head_module, "_head_fast", None)  # the numpy step
     monkeypatch.setattr(head_module, "_FUSED_ADAM_OK", None)
     monkeypatch.delattr(torch, "_fused_adam_", raising=False)
     assert head_module._fused_adam_ok() is False
@@ -281,9 +284,12 @@ def test_fused_adam_missing_falls_back_to_numpy(monkeypatch):
     assert np.all(np.isfinite(loss)) and np.abs(theta).max() > 1e-2
 
 
-def test_float32_features_train_like_their_float64_widening():
+@pytest.mark.parametrize("compiled", [True, False])
+def test_float32_features_train_like_their_float64_widening(monkeypatch, compiled):
     # float32 rows are gathered as float32 and widened exactly; float64 rows
     # are read in place through a strided view: same training to rounding
+    if not compiled:
+        monkeypatch.setattr(head_module, "_head_fast", None)
     X32, e, u0, W0, b0 = _trainer_problem(dtype=np.float32, zero_init=False)
     X64 = X32.astype(np.float64)
     loss32, theta32 = _epochs(
@@ -294,6 +300,77 @@ def test_float32_features_train_like_their_float64_widening():
     )
     np.testing.assert_allclose(loss32, loss64, rtol=1e-13)
     np.testing.assert_allclose(theta32, theta64, rtol=1e-11, atol=1e-13)
+
+
+def test_compiled_epoch_is_built():
+    # CI installs with a C compiler: the fast path must be the one tested
+    assert head_module._head_fast is not None, (
+        "alien_sk/_head_fast.pyx was not compiled; reinstall with a C compiler "
+        "(pip install -e .) to train the linear head at full speed"
+    )
+
+
+@pytest.mark.skipif(head_module._head_fast is None, reason="not compiled")
+@pytest.mark.parametrize("score", ["entropy", "smoothmax"])
+@pytest.mark.parametrize("zero_init", [True, False])
+@pytest.mark.parametrize(
+    "C, dtype, alpha, beta, bs, logit_scale",
+    [
+        (3, np.float64, 0.3, 0.05, 16, 1.0),
+        (2, np.float32, 0.3, 0.05, 16, 1.0),
+        (2, np.float64, 0.0, 0.0, 7, 1.0),
+        (5, np.float32, 1.0, 0.0, 70, 1.0),
+        (2, np.float64, 0.3, 0.05, 16, 15.0),  # clamped rows (U < 1e-9)
+    ],
+)
+def test_compiled_epoch_matches_the_numpy_step(
+    monkeypatch, score, zero_init, C, dtype, alpha, beta, bs, logit_scale
+):
+    # an independent implementation of the same epoch: the numpy step (itself
+    # checked against autograd above), with its own Adam
+    X, e, u0, W0, b0 = _trainer_problem(dtype=dtype, zero_init=zero_init, C=C)
+    X[:, :C] *= logit_scale
+    args = (X, e, u0, W0, b0, alpha, beta, bs, score)
+    fast = LinearAnalyticTrainer(*args)
+    assert fast._fast
+    loss_c, theta_c = _epochs(fast, X.shape[0], bs)
+    monkeypatch.setattr(head_module, "_head_fast", None)
+    slow = LinearAnalyticTrainer(*args)
+    assert not slow._fast
+    loss_np, theta_np = _epochs(slow, X.shape[0], bs)
+    tol = 1e-10 if logit_scale < 10 else 1e-6
+    np.testing.assert_allclose(loss_c, loss_np, rtol=tol)
+    np.testing.assert_allclose(theta_c, theta_np, rtol=tol, atol=1e-12)
+    assert np.abs(theta_c - np.concatenate([W0.ravel(), b0])).max() > 1e-3
+
+
+@pytest.mark.skipif(head_module._head_fast is None, reason="not compiled")
+def test_compiled_epoch_refuses_inconsistent_buffers():
+    # the kernel checks its arguments before it runs without bounds checks
+    n, C, d, bs = 20, 2, 3, 8
+    X = np.zeros((n, C + d))
+    P = C * d + C
+    lrs = np.full(3, 1e-3)
+
+    rows = np.full((n, C + 2), 0.5)
+
+    def run(order, lrs=lrs, work=bs * (C + d)):
+        args = [X, order, rows, np.zeros(P)]
+        args += [np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P), 0, lrs, lrs]
+        args += [bs, C, 0.1, 0.1, True, 100.0, 1.0, 1.0, 0.999, 1e-8, 1e-9, 0.5]
+        args += [np.zeros(work), np.zeros(bs * C), np.zeros(bs * C)]
+        return head_module._head_fast.run_epoch(*args)
+
+    order = np.arange(n, dtype=np.intp)
+    assert run(order)[0] == 3  # three Adam steps
+    bad = order.copy()
+    bad[3] = n  # past the last row
+    with pytest.raises(ValueError, match=f"row index {n} out of range"):
+        run(bad)
+    with pytest.raises(ValueError, match="inconsistent buffer sizes"):
+        run(order, lrs=lrs[:2])  # 3 steps need 3 values
+    with pytest.raises(ValueError, match="inconsistent buffer sizes"):
+        run(order, work=bs * (C + d) - 1)
 
 
 def test_fortran_ordered_features_are_not_copied_per_step():
