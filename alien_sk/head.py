@@ -738,10 +738,6 @@ class LinearAnalyticTrainer:
             self._adam_m = np.zeros_like(self.theta)
             self._adam_v = np.zeros_like(self.theta)
             self._adam_t = 0
-            width = self.X.shape[1]
-            self._work = tuple(
-                np.empty(self.batch_size * k) for k in (width, n_logits, n_logits)
-            )
 
     # parameter views
     @property
@@ -794,7 +790,6 @@ class LinearAnalyticTrainer:
                 ADAM_EPS,
                 CLAMP_LOW,
                 CLAMP_HIGH,
-                *self._work,
             )
             return float(loss)
         cols = np.take(self.rows, order, axis=0).T.copy()  # (C + 2, n)

@@ -354,11 +354,10 @@ def test_compiled_epoch_refuses_inconsistent_buffers():
 
     rows = np.full((n, C + 2), 0.5)
 
-    def run(order, lrs=lrs, work=bs * (C + d)):
-        args = [X, order, rows, np.zeros(P)]
+    def run(order, lrs=lrs, size=P):
+        args = [X, order, rows, np.zeros(size)]
         args += [np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P), 0, lrs, lrs]
         args += [bs, C, 0.1, 0.1, True, 100.0, 1.0, 1.0, 0.999, 1e-8, 1e-9, 0.5]
-        args += [np.zeros(work), np.zeros(bs * C), np.zeros(bs * C)]
         return head_module._head_fast.run_epoch(*args)
 
     order = np.arange(n, dtype=np.intp)
@@ -370,7 +369,35 @@ def test_compiled_epoch_refuses_inconsistent_buffers():
     with pytest.raises(ValueError, match="inconsistent buffer sizes"):
         run(order, lrs=lrs[:2])  # 3 steps need 3 values
     with pytest.raises(ValueError, match="inconsistent buffer sizes"):
-        run(order, work=bs * (C + d) - 1)
+        run(order, size=P + 1)
+
+
+@pytest.mark.skipif(head_module._head_fast is None, reason="not compiled")
+@pytest.mark.parametrize(
+    "case", ["batch_size_1e9", "logits_below_-1e308", "logits_only", "one_row"]
+)
+def test_compiled_epoch_edge_cases_match_the_numpy_step(monkeypatch, case):
+    # a batch_size far above n sized the work buffers by it (MemoryError at
+    # 1e8); logits all below -1e308 gave NaN (the row maximum started at
+    # -1e308); logits-only X called BLAS with a leading dimension of 0
+    X, e, u0, W0, b0 = _trainer_problem(C=3, n=40, d=4)
+    bs = 16
+    if case == "batch_size_1e9":
+        bs = 10**9
+    elif case == "logits_below_-1e308":
+        X[:, :3] = -1.5e308 + X[:, :3] * 1e300
+    elif case == "logits_only":
+        X, W0 = X[:, :3].copy(), np.zeros((3, 0))
+    else:
+        X, e, u0 = X[:1], e[:1], u0[:1]
+    args = (X, e, u0, W0, b0, 0.3, 0.05, bs)
+    n = X.shape[0]
+    loss_c, theta_c = _epochs(LinearAnalyticTrainer(*args), n, min(bs, n))
+    monkeypatch.setattr(head_module, "_head_fast", None)
+    loss_np, theta_np = _epochs(LinearAnalyticTrainer(*args), n, min(bs, n))
+    assert np.isfinite(loss_c).all() and np.isfinite(theta_c).all()
+    np.testing.assert_allclose(loss_c, loss_np, rtol=1e-10)
+    np.testing.assert_allclose(theta_c, theta_np, rtol=1e-10, atol=1e-12)
 
 
 def test_fortran_ordered_features_are_not_copied_per_step():
