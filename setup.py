@@ -5,7 +5,7 @@
 ``alien_sk._head_fast`` (Cython, built with the build requirements of
 pyproject.toml) runs a training epoch of the ALIEN linear head. It is
 optional: without a C compiler the install goes on, and the head trains with
-its numpy step instead (about twice as slow; same results to rounding).
+its numpy step instead (up to twice as slow; same results to rounding).
 """
 
 import sys

@@ -637,7 +637,7 @@ class LinearAnalyticTrainer:
 
     An epoch is one call of the compiled kernel ``alien_sk._head_fast``
     where it was built (the same float64 computation, with :class:`AdamNumpy`'s
-    update; about twice as fast), else the numpy step below. The numpy step is
+    update; 1.2 to 2 times as fast), else the numpy step below. The numpy step is
     written for speed, since a grid search fits the head many
     times and the cost of a step is mostly fixed per-call overhead and memory
     traffic, not arithmetic: every buffer is preallocated; the rows of a
