@@ -16,6 +16,7 @@ built (no C compiler at install time).
 """
 
 from libc.math cimport INFINITY, exp, log, sqrt
+from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport free, malloc
 
 from scipy.linalg import cython_blas
@@ -57,6 +58,8 @@ cdef enum:
     # bytes of a chunk of widened rows (well inside a 512 KB - 2 MB L2;
     # measured on a 1 MB L2: 128 KB best, 512 KB 10-40% slower)
     CHUNK_BYTES = 131072
+    # mini-batches between two checks for pending signals (Ctrl-C)
+    SIGNAL_EVERY = 64
 
 
 def run_epoch(
@@ -143,7 +146,7 @@ def run_epoch(
     return t, (total / step if step else 0.0)
 
 
-cdef void _epoch(
+cdef int _epoch(
     const floating[:, ::1] X,
     const Py_ssize_t[::1] order,
     const double[:, ::1] rows,
@@ -174,7 +177,7 @@ cdef void _epoch(
     double *GZ,
     double *total_ptr,
     Py_ssize_t *step_ptr,
-) noexcept nogil:
+) except -1 nogil:
     cdef Py_ssize_t n = order.shape[0]
     cdef Py_ssize_t width = C + d
     cdef Py_ssize_t P = C * d + C
@@ -323,6 +326,12 @@ cdef void _epoch(
             W[j] = W[j] + (-step_size) * (m[j] / (sqrt(v[j]) / bc2 + eps))
         step = step + 1
         start = stop
+        if step % SIGNAL_EVERY == 0:
+            # Ctrl-C (and other signal handlers) act within an epoch, not
+            # only after it: an epoch over millions of rows takes seconds
+            with gil:
+                PyErr_CheckSignals()
     t_ptr[0] = t
     total_ptr[0] = total
     step_ptr[0] = step
+    return 0

@@ -502,3 +502,40 @@ def test_linear_fit_runs_single_threaded_and_restores_threads(monkeypatch):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.skipif(head_module._head_fast is None, reason="not compiled")
+@pytest.mark.skipif(not hasattr(__import__("signal"), "setitimer"), reason="POSIX")
+def test_compiled_epoch_lets_signal_handlers_run_within_it():
+    # the epoch runs without the GIL; Ctrl-C (a signal handler's exception)
+    # acted only once it was over. An alarm 10 ms into a long epoch must
+    # stop it early: the parameters are then neither the start's nor the
+    # whole epoch's (no timing is asserted: the epoch takes far longer)
+    import signal
+
+    rng = np.random.default_rng(0)
+    n, C, d = 1_000_000, 2, 2
+    X = rng.standard_normal((n, C + d))
+    e = (rng.random(n) < 0.3).astype(float)
+    args = (X, e, np.full(n, 0.5), np.zeros((C, d)), np.zeros(C), 0.1, 0.1, 1)
+    lrs, b1 = np.full(n, 1e-3), np.full(n, 0.9)
+    full = LinearAnalyticTrainer(*args)
+    full.run_epoch(np.arange(n), lrs, b1)
+
+    class Alarm(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Alarm
+
+    tr = LinearAnalyticTrainer(*args)
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+        with pytest.raises(Alarm):
+            tr.run_epoch(np.arange(n), lrs, b1)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert np.any(tr.theta != 0.0)  # it had started
+    assert not np.array_equal(tr.theta, full.theta)  # and stopped early
